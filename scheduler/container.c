@@ -1,0 +1,543 @@
+/* berth scheduler/ — container records and the run path (image -> rootfs -> runtime). */
+#include "scheduler/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "images/images.h"
+#include "scheduler/spec.h"
+
+#define STATE_FILE "state.json"
+#define STATE_MAX (1u << 20)
+
+static void cjson_deletep(cJSON **j)
+{
+	if (*j)
+		cJSON_Delete(*j);
+}
+#define _cleanup_json_ __attribute__((cleanup(cjson_deletep)))
+
+const char *berth_ctr_status_name(enum berth_ctr_status s)
+{
+	switch (s) {
+	case BERTH_CTR_CREATED: return "created";
+	case BERTH_CTR_RUNNING: return "running";
+	case BERTH_CTR_EXITED: return "exited";
+	}
+	return "unknown";
+}
+
+void berth_ctr_free(struct berth_ctr *c)
+{
+	if (!c)
+		return;
+	free(c->name);
+	free(c->image);
+	free(c->image_id);
+	berth_strv_free(c->command);
+	berth_strv_free(c->layers);
+	if (c->dirfd >= 0)
+		close(c->dirfd);
+	free(c->root);
+	free(c);
+}
+
+static void ctr_freep(struct berth_ctr **c)
+{
+	berth_ctr_free(*c);
+}
+#define _cleanup_ctr_ __attribute__((cleanup(ctr_freep)))
+
+static int containers_dir(const char *root, bool create, struct berth_err *err)
+{
+	_cleanup_close_ int rfd = -1;
+	if (create) {
+		if (berth_mkdir_p_at(AT_FDCWD, root, 0700, err) < 0)
+			return berth_err_wrap(err, "state root %s", root);
+	}
+	rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return berth_err_set(err, errno, "state root %s", root);
+	int fd = berth_open_dir_at(rfd, "containers", create, err);
+	if (fd < 0)
+		return berth_err_wrap(err, "state root %s", root);
+	return fd;
+}
+
+/* Start time of a process (field 22 of /proc/<pid>/stat), 0 when gone. */
+static uint64_t pid_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* after ") " comes field 3; start time is field 22 */
+	int field = 2;
+	for (; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
+}
+
+static cJSON *strv_to_json(char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; a && v && v[i]; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+	return a;
+}
+
+static char **json_to_strv(const cJSON *a)
+{
+	int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
+	char **v = calloc((size_t)n + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	int k = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, a)
+	{
+		if (!cJSON_IsString(it))
+			continue;
+		if (!(v[k++] = strdup(it->valuestring))) {
+			berth_strv_free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static int ctr_save(struct berth_ctr *c, struct berth_err *err)
+{
+	_cleanup_json_ cJSON *j = cJSON_CreateObject();
+	if (!j)
+		return berth_err_set(err, ENOMEM, "container %s record", c->id);
+	cJSON_AddStringToObject(j, "id", c->id);
+	if (c->name)
+		cJSON_AddStringToObject(j, "name", c->name);
+	cJSON_AddStringToObject(j, "image", c->image ? c->image : "");
+	if (c->image_id)
+		cJSON_AddStringToObject(j, "imageId", c->image_id);
+	cJSON_AddItemToObject(j, "command", strv_to_json(c->command));
+	cJSON_AddItemToObject(j, "layers", strv_to_json(c->layers));
+	cJSON_AddStringToObject(j, "status", berth_ctr_status_name(c->status));
+	cJSON_AddBoolToObject(j, "removeOnExit", c->remove_on_exit);
+	cJSON_AddNumberToObject(j, "pid", c->pid);
+	cJSON_AddNumberToObject(j, "pidStart", (double)c->pid_start);
+	cJSON_AddNumberToObject(j, "exitCode", c->exit_code);
+	cJSON_AddNumberToObject(j, "created", (double)c->created);
+	cJSON_AddNumberToObject(j, "started", (double)c->started);
+	cJSON_AddNumberToObject(j, "finished", (double)c->finished);
+	_cleanup_free_ char *s = cJSON_PrintUnformatted(j);
+	if (!s)
+		return berth_err_set(err, ENOMEM, "container %s record", c->id);
+	if (berth_write_file_atomic(c->dirfd, STATE_FILE, s, strlen(s), 0600, err) < 0)
+		return berth_err_wrap(err, "container %s", c->id);
+	return 0;
+}
+
+static int ctr_load(const char *root, int cdir, const char *id, struct berth_ctr **out,
+		    struct berth_err *err)
+{
+	_cleanup_ctr_ struct berth_ctr *c = calloc(1, sizeof(*c));
+	if (!c)
+		return berth_err_set(err, ENOMEM, "container %s", id);
+	c->dirfd = -1;
+	c->dirfd = openat(cdir, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (c->dirfd < 0)
+		return berth_err_set(err, errno, "container %s", id);
+	_cleanup_free_ char *buf = NULL;
+	if (berth_read_file_at(c->dirfd, STATE_FILE, STATE_MAX, &buf, NULL, err) < 0)
+		return berth_err_wrap(err, "container %s", id);
+	_cleanup_json_ cJSON *j = cJSON_Parse(buf);
+	const cJSON *jid = cJSON_GetObjectItemCaseSensitive(j, "id");
+	if (!j || !cJSON_IsString(jid) || strcmp(jid->valuestring, id) != 0)
+		return berth_err_set(err, 0, "container %s: corrupt record %s/containers/%s/%s", id,
+				     root, id, STATE_FILE);
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	const cJSON *v;
+	if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(j, "name")))
+		c->name = strdup(v->valuestring);
+	if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(j, "image")))
+		c->image = strdup(v->valuestring);
+	if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(j, "imageId")))
+		c->image_id = strdup(v->valuestring);
+	c->command = json_to_strv(cJSON_GetObjectItemCaseSensitive(j, "command"));
+	c->layers = json_to_strv(cJSON_GetObjectItemCaseSensitive(j, "layers"));
+	c->root = strdup(root);
+	if (!c->command || !c->layers || !c->root)
+		return berth_err_set(err, ENOMEM, "container %s", id);
+	const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status"));
+	c->status = !st ? BERTH_CTR_EXITED
+		    : !strcmp(st, "running") ? BERTH_CTR_RUNNING
+		    : !strcmp(st, "created") ? BERTH_CTR_CREATED
+					    : BERTH_CTR_EXITED;
+	c->remove_on_exit = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "removeOnExit"));
+	c->pid = (pid_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "pid"));
+	c->pid_start = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "pidStart"));
+	c->exit_code = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "exitCode"));
+	c->created = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "created"));
+	c->started = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "started"));
+	c->finished = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "finished"));
+	/* A record whose process is gone (its foreground berth was killed) is exited. */
+	if (c->status == BERTH_CTR_RUNNING &&
+	    (c->pid <= 0 || pid_start_time(c->pid) != c->pid_start)) {
+		c->status = BERTH_CTR_EXITED;
+		c->exit_code = -1;
+	}
+	*out = TAKE_PTR(c);
+	return 0;
+}
+
+static bool valid_id(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == BERTH_CTR_ID_HEX;
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+	const struct berth_ctr *x = *(struct berth_ctr *const *)a, *y = *(struct berth_ctr *const *)b;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+int berth_ctr_list(const char *root, struct berth_ctr ***out, size_t *n, struct berth_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	_cleanup_close_ int cdir = containers_dir(root, false, err);
+	if (cdir < 0)
+		return (err && err->errnum == ENOENT) ? (berth_err_clear(err), 0) : -1;
+	int dfd = fcntl(cdir, F_DUPFD_CLOEXEC, 3);
+	if (dfd < 0)
+		return berth_err_set(err, errno, "list containers");
+	_cleanup_closedir_ DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return berth_err_set(err, errno, "list containers");
+	}
+	struct berth_ctr **v = NULL;
+	size_t cnt = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!valid_id(de->d_name))
+			continue;
+		struct berth_ctr *c = NULL;
+		struct berth_err lerr = {0};
+		if (ctr_load(root, cdir, de->d_name, &c, &lerr) < 0) {
+			/* A half-written or corrupt record is reported, never fatal. */
+			fprintf(stderr, "berth: warning: skipping %s\n", lerr.msg);
+			continue;
+		}
+		struct berth_ctr **nv = realloc(v, (cnt + 1) * sizeof(*v));
+		if (!nv) {
+			berth_ctr_free(c);
+			for (size_t i = 0; i < cnt; i++)
+				berth_ctr_free(v[i]);
+			free(v);
+			return berth_err_set(err, ENOMEM, "list containers");
+		}
+		v = nv;
+		v[cnt++] = c;
+	}
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_created);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int berth_ctr_find(const char *root, const char *ref, struct berth_ctr **out, struct berth_err *err)
+{
+	struct berth_ctr **v = NULL;
+	size_t n = 0;
+	if (berth_ctr_list(root, &v, &n, err) < 0)
+		return -1;
+	struct berth_ctr *hit = NULL;
+	size_t matches = 0, reflen = strlen(ref);
+	for (size_t i = 0; i < n; i++) {
+		if ((v[i]->name && !strcmp(v[i]->name, ref)) || !strcmp(v[i]->id, ref)) {
+			hit = v[i];
+			matches = 1;
+			break;
+		}
+		if (reflen >= 4 && !strncmp(v[i]->id, ref, reflen)) {
+			hit = v[i];
+			matches++;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i] != hit || matches != 1)
+			berth_ctr_free(v[i]);
+	free(v);
+	if (matches == 0)
+		return berth_err_set(err, ENOENT, "no such container \"%s\" (see 'berth ps -a')", ref);
+	if (matches > 1)
+		return berth_err_set(err, 0, "container prefix \"%s\" is ambiguous: give more digits",
+				     ref);
+	*out = hit;
+	return 0;
+}
+
+int berth_ctr_layers_in_use(const char *root, char ***out, struct berth_err *err)
+{
+	struct berth_ctr **v = NULL;
+	size_t n = 0;
+	if (berth_ctr_list(root, &v, &n, err) < 0)
+		return -1;
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += berth_strv_len(v[i]->layers);
+	char **all = calloc(total + 1, sizeof(*all));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; all && v[i]->layers[j]; j++)
+			all[k++] = TAKE_PTR(v[i]->layers[j]);
+		berth_ctr_free(v[i]);
+	}
+	free(v);
+	if (!all)
+		return berth_err_set(err, ENOMEM, "list containers");
+	*out = all;
+	return 0;
+}
+
+int berth_ctr_remove(struct berth_ctr *c, struct berth_err *err)
+{
+	_cleanup_close_ int cdir = containers_dir(c->root, false, err);
+	if (cdir < 0)
+		return -1;
+	/* Remove the record first so a crash mid-way leaves only an unnamed
+	 * directory, never a record pointing at a half-deleted upper layer. */
+	if (unlinkat(c->dirfd, STATE_FILE, 0) < 0 && errno != ENOENT)
+		return berth_err_set(err, errno, "remove container %s", c->id);
+	if (berth_rm_rf_at(cdir, c->id, err) < 0)
+		return berth_err_wrap(err, "remove container %s", c->id);
+	return 0;
+}
+
+int berth_ctr_finish(struct berth_ctr *c, int exit_code, struct berth_err *err)
+{
+	if (c->remove_on_exit)
+		return berth_ctr_remove(c, err);
+	c->status = BERTH_CTR_EXITED;
+	c->exit_code = exit_code;
+	c->finished = time(NULL);
+	return ctr_save(c, err);
+}
+
+static int check_name(int cdir, const char *root, const char *name, struct berth_err *err)
+{
+	if (!name)
+		return 0;
+	size_t n = strlen(name);
+	if (n == 0 || n > 128)
+		return berth_err_set(err, 0, "--name \"%s\": must be 1 to 128 characters", name);
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+		bool okc = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			   (ch >= '0' && ch <= '9') || (i > 0 && (ch == '_' || ch == '.' || ch == '-'));
+		if (!okc)
+			return berth_err_set(err, 0,
+					     "--name \"%s\": use letters, digits, '_', '.' and '-' "
+					     "(starting with a letter or digit)",
+					     name);
+	}
+	(void)cdir;
+	struct berth_ctr *c = NULL;
+	struct berth_err ferr = {0};
+	if (berth_ctr_find(root, name, &c, &ferr) == 0) {
+		int r = berth_err_set(err, EEXIST,
+				      "--name \"%s\": container %.12s already has that name; "
+				      "remove it with 'berth rm %s' or choose another",
+				      name, c->id, name);
+		berth_ctr_free(c);
+		return r;
+	}
+	return 0;
+}
+
+/* Build the container record (not yet saved). */
+static int ctr_new(const char *root, int cdir, const struct berth_run_opts *o,
+		   struct berth_ctr **out, struct berth_err *err)
+{
+	_cleanup_ctr_ struct berth_ctr *c = calloc(1, sizeof(*c));
+	if (!c)
+		return berth_err_set(err, ENOMEM, "new container");
+	c->dirfd = -1;
+	c->exit_code = -1;
+	if (berth_random_hex(c->id, BERTH_CTR_ID_HEX / 2, err) < 0)
+		return -1;
+	if (!(c->root = strdup(root)))
+		return berth_err_set(err, ENOMEM, "new container");
+	if (o->name && !(c->name = strdup(o->name)))
+		return berth_err_set(err, ENOMEM, "new container");
+	c->remove_on_exit = o->remove_on_exit;
+	c->created = time(NULL);
+	if (mkdirat(cdir, c->id, 0700) < 0)
+		return berth_err_set(err, errno, "create container directory %s/containers/%s", root,
+				     c->id);
+	c->dirfd = openat(cdir, c->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (c->dirfd < 0) {
+		int e = errno;
+		unlinkat(cdir, c->id, AT_REMOVEDIR);
+		return berth_err_set(err, e, "open container directory %s", c->id);
+	}
+	*out = TAKE_PTR(c);
+	return 0;
+}
+
+int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth_ctr **out,
+		  struct berth_proc *proc, int *exec_errno, struct berth_err *err)
+{
+	struct berth_image *img = NULL;
+	struct berth_store *store = NULL;
+	struct berth_ctr *c = NULL;
+	struct berth_ctr_spec cs = {0};
+	int rootfs_fd = -1, lockfd = -1, rc = -1;
+	char mountpoint[PATH_MAX];
+
+	_cleanup_close_ int cdir = containers_dir(root, true, err);
+	if (cdir < 0)
+		return -1;
+
+	if (o->image) {
+		struct berth_store_opts sopts = {.max_layer_bytes = o->max_layer_bytes};
+		if (berth_store_open(root, &sopts, &store, err) < 0)
+			goto out;
+		if (berth_image_get(store, o->image, &img, err) < 0)
+			goto out;
+	}
+	if (berth_ctr_spec_build(o, img, &cs, err) < 0)
+		goto out;
+
+	/* Names are unique: serialise creation on the containers lock. */
+	lockfd = openat(cdir, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+		berth_err_set(err, errno, "lock %s/containers", root);
+		goto out;
+	}
+	if (check_name(cdir, root, o->name, err) < 0)
+		goto out;
+	if (ctr_new(root, cdir, o, &c, err) < 0)
+		goto out;
+	if (!(c->image = strdup(o->image ? o->image : "")) ||
+	    (img && !(c->image_id = strdup(img->config_digest))) ||
+	    !(c->command = berth_strv_dup(cs.argv, err)) ||
+	    !(c->layers = berth_strv_dup(img ? img->layers : NULL, err))) {
+		berth_err_set(err, ENOMEM, "new container");
+		goto fail;
+	}
+	if (o->rootfs_dir) {
+		free(c->image);
+		if (asprintf(&c->image, "rootfs:%s", o->rootfs_dir) < 0) {
+			c->image = NULL;
+			berth_err_set(err, ENOMEM, "new container");
+			goto fail;
+		}
+	}
+	c->status = BERTH_CTR_CREATED;
+	if (ctr_save(c, err) < 0)
+		goto fail;
+	close(lockfd);
+	lockfd = -1;
+
+	if (mkdirat(c->dirfd, "rootfs", 0700) < 0) {
+		berth_err_set(err, errno, "container %s: create rootfs mount point", c->id);
+		goto fail;
+	}
+	snprintf(mountpoint, sizeof(mountpoint), "%s/containers/%s/rootfs", root, c->id);
+	rootfs_fd = img ? berth_rootfs_mount(store, img, c->dirfd, err)
+			: berth_rootfs_from_dir(o->rootfs_dir, err);
+	if (rootfs_fd < 0)
+		goto fail;
+
+	const struct berth_seccomp *sc = NULL;
+	char cache[PATH_MAX];
+	snprintf(cache, sizeof(cache), "%s/cache", root);
+	if (berth_mkdir_p_at(AT_FDCWD, cache, 0700, err) < 0 ||
+	    berth_seccomp_default(cache, &sc, err) < 0)
+		goto fail;
+
+	snprintf(cs.hostname, sizeof(cs.hostname), "%.12s", c->id);
+	struct berth_container_spec spec = {
+		.rootfs_fd = rootfs_fd,
+		.rootfs_mountpoint = mountpoint,
+		.netns_fd = -1,
+		.argv = cs.argv,
+		.envp = cs.envp,
+		.cwd = cs.cwd,
+		.user = cs.user,
+		.hostname = o->hostname ? o->hostname : cs.hostname,
+		.readonly_rootfs = o->read_only,
+		.caps = berth_caps_default(),
+		.seccomp = sc,
+		.no_new_privs = true,
+		.stdio = {o->stdio[0], o->stdio[1], o->stdio[2]},
+		.pdeathsig = SIGKILL,
+	};
+	if (berth_spawn(&spec, proc, exec_errno, err) < 0)
+		goto fail;
+	close(rootfs_fd);
+	rootfs_fd = -1;
+
+	c->status = BERTH_CTR_RUNNING;
+	c->pid = proc->pid;
+	c->pid_start = pid_start_time(proc->pid);
+	c->started = time(NULL);
+	if (ctr_save(c, err) < 0) {
+		/* Cannot record it: do not leave an untracked process running. */
+		syscall(SYS_pidfd_send_signal, proc->pidfd, SIGKILL, NULL, 0);
+		int code;
+		struct berth_err werr = {0};
+		berth_proc_wait(proc, &code, &werr);
+		goto fail;
+	}
+	*out = TAKE_PTR(c);
+	rc = 0;
+	goto out;
+
+fail:
+	if (c) {
+		struct berth_err rerr = {0};
+		if (berth_ctr_remove(c, &rerr) < 0)
+			fprintf(stderr, "berth: warning: %s\n", rerr.msg);
+	}
+out:
+	if (rootfs_fd >= 0)
+		close(rootfs_fd);
+	if (lockfd >= 0)
+		close(lockfd);
+	berth_ctr_spec_free(&cs);
+	berth_ctr_free(c);
+	berth_image_free(img);
+	berth_store_close(store);
+	return rc;
+}

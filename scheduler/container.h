@@ -1,0 +1,91 @@
+/* berth scheduler/ — containers started from the CLI: records and lifecycle.
+ *
+ * Each container has a directory <root>/containers/<id>/ holding
+ *   state.json  the record (atomically replaced on every change)
+ *   upper/ work/ the overlayfs upper layer and work dir (images/)
+ *   rootfs/     an empty directory the root is attached on, inside the
+ *               container's own mount namespace only
+ * The record lists the image layers the container uses, so `image rm`
+ * never collects a layer under a container that still exists.
+ */
+#ifndef BERTH_SCHEDULER_CONTAINER_H
+#define BERTH_SCHEDULER_CONTAINER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "runtime/runtime.h"
+
+#define BERTH_CTR_ID_HEX 32 /* ids are 32 lowercase hex digits, like ECS task ids */
+
+enum berth_ctr_status {
+	BERTH_CTR_CREATED,
+	BERTH_CTR_RUNNING,
+	BERTH_CTR_EXITED,
+};
+
+struct berth_ctr {
+	char id[BERTH_CTR_ID_HEX + 1];
+	char *name;          /* may be NULL */
+	char *image;         /* image reference as given, or "rootfs:<dir>" */
+	char *image_id;      /* config digest, NULL for a plain rootfs */
+	char **command;      /* final argv */
+	char **layers;       /* diff_id hex list in use (NULL-terminated, may be empty) */
+	enum berth_ctr_status status;
+	bool remove_on_exit;
+	pid_t pid;
+	uint64_t pid_start;  /* /proc/<pid>/stat start time, guards pid reuse */
+	int exit_code;       /* valid when EXITED; -1 when unknown */
+	int64_t created, started, finished; /* unix seconds, 0 = not yet */
+	int dirfd;           /* <root>/containers/<id> */
+	char *root;          /* state root */
+};
+void berth_ctr_free(struct berth_ctr *c);
+
+/* What `berth run` asks for. */
+struct berth_run_opts {
+	const char *image;        /* image reference, or NULL when rootfs_dir is set */
+	const char *rootfs_dir;   /* plain directory used as the root (no image) */
+	char *const *cmd;         /* arguments after IMAGE (NULL/empty = image Cmd) */
+	const char *entrypoint;   /* NULL = image's; "" = none */
+	char *const *env;         /* "K=V" overrides, or "K" to copy the host's value */
+	const char *user;
+	const char *workdir;
+	const char *hostname;
+	const char *name;
+	bool remove_on_exit;
+	bool read_only;
+	uint64_t max_layer_bytes;
+	int stdio[3];
+};
+
+/* Create the container record, assemble the root filesystem and start the
+ * process.  On success *out owns the record (status RUNNING) and *proc the
+ * process.  On failure nothing is left behind: no record, no upper layer, no
+ * mount, no process.  *exec_errno as for berth_spawn. */
+int berth_ctr_run(const char *root, const struct berth_run_opts *opts, struct berth_ctr **out,
+		  struct berth_proc *proc, int *exec_errno, struct berth_err *err);
+
+/* Record the exit of a container started by berth_ctr_run; removes it when
+ * it was started with remove_on_exit. */
+int berth_ctr_finish(struct berth_ctr *c, int exit_code, struct berth_err *err);
+
+/* Remove a container's record and directory. */
+int berth_ctr_remove(struct berth_ctr *c, struct berth_err *err);
+
+/* Load every container record (sorted by creation time).  Records whose
+ * process is gone are reported EXITED with exit_code -1. */
+int berth_ctr_list(const char *root, struct berth_ctr ***out, size_t *n, struct berth_err *err);
+
+/* Find one container by full id, unique id prefix, or name. */
+int berth_ctr_find(const char *root, const char *ref, struct berth_ctr **out, struct berth_err *err);
+
+/* NULL-terminated list of layer diff_ids used by every container record
+ * (for image garbage collection). */
+int berth_ctr_layers_in_use(const char *root, char ***out, struct berth_err *err);
+
+const char *berth_ctr_status_name(enum berth_ctr_status s);
+
+#endif

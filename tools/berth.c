@@ -1,0 +1,110 @@
+/* berth — the command-line entry point: global options and dispatch. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "tools/cli.h"
+
+#define BERTH_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: berth [--root DIR] [--max-layer-size SIZE] COMMAND [ARGS...]\n"
+		"\n"
+		"Run containerized tasks on Linux without Docker.\n"
+		"\n"
+		"commands:\n"
+		"  run [OPTIONS] IMAGE [CMD...]   run a container in the foreground\n"
+		"  ps [-a]                        list containers (-a: include exited)\n"
+		"  rm [-f] ID...                  remove exited containers\n"
+		"  image load [--name N] PATH     import an OCI layout directory or docker-save tarball\n"
+		"  image ls [-q]                  list images\n"
+		"  image rm NAME...               remove images\n"
+		"\n"
+		"global options:\n"
+		"  --root DIR            state directory (default %s, or $BERTH_ROOT)\n"
+		"  --max-layer-size SIZE cap on a layer's uncompressed size, e.g. 8G\n"
+		"                        (default 16G, or $BERTH_MAX_LAYER_SIZE)\n"
+		"  -h, --help            this text\n"
+		"  --version             print the version\n"
+		"\n"
+		"Run 'berth COMMAND --help' for a command's options.\n",
+		BERTH_DEFAULT_ROOT);
+}
+
+int cli_fail(const struct berth_err *err, int exit_code)
+{
+	fprintf(stderr, "berth: %s\n", err->msg[0] ? err->msg : "unknown error");
+	return exit_code;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "berth: %s%s%s (see 'berth %s%s--help')\n", cmd ? cmd : "", cmd ? ": " : "",
+		msg, cmd ? cmd : "", cmd ? " " : "");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"root", required_argument, NULL, 'r'},
+		{"max-layer-size", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	struct cli c = {.root = getenv("BERTH_ROOT")};
+	const char *max_layer = getenv("BERTH_MAX_LAYER_SIZE");
+	int o;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'r': c.root = optarg; break;
+		case 'm': max_layer = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("berth %s\n", BERTH_VERSION); return 0;
+		default:
+			return cli_usage_error(NULL, "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!c.root || !*c.root)
+		c.root = BERTH_DEFAULT_ROOT;
+	if (c.root[0] != '/')
+		return cli_usage_error(NULL, "--root %s: must be an absolute path", c.root);
+	if (max_layer && berth_parse_size(max_layer, &c.max_layer_bytes) < 0)
+		return cli_usage_error(NULL, "--max-layer-size %s: expected a size such as 512M or 8G",
+				       max_layer);
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	char *cmd = argv[optind];
+	int sub_argc = argc - optind;
+	char **sub_argv = argv + optind;
+	optind = 0; /* reset getopt for the subcommand */
+	if (!strcmp(cmd, "run"))
+		return cmd_run(&c, sub_argc, sub_argv);
+	if (!strcmp(cmd, "ps"))
+		return cmd_ps(&c, sub_argc, sub_argv);
+	if (!strcmp(cmd, "rm"))
+		return cmd_rm(&c, sub_argc, sub_argv);
+	if (!strcmp(cmd, "image") || !strcmp(cmd, "images"))
+		return cmd_image(&c, sub_argc, sub_argv);
+	if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	return cli_usage_error(NULL, "unknown command '%s'", cmd);
+}
