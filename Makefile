@@ -40,7 +40,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HEADERS    := $(wildcard */*.h)
 
-.PHONY: all deps test unit integration bench install clean check-deps
+.PHONY: all deps test unit integration bench install clean check-deps example-image
 all: bin/berth
 
 deps:
@@ -79,6 +79,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(SAN_LIBS) $(HEADERS)
 $(BUILD)/probe: tests/probe/probe.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+# A busybox OCI image layout built locally (no registry needed), for the README.
+example-image: build/images/busybox/index.json
+build/images/busybox/index.json: tests/integration/ociimg.py tests/integration/mkimage.py
+	python3 tests/integration/mkimage.py busybox build/images/busybox
 
 check-deps:
 	@missing=""; for p in $(PKGS) cmocka; do pkg-config --exists $$p || missing="$$missing $$p"; done; \
