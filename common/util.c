@@ -237,7 +237,9 @@ int berth_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct berth_err 
 	_cleanup_free_ char *copy = strdup(path);
 	if (!copy)
 		return berth_err_set(err, ENOMEM, "mkdir %s", path);
-	_cleanup_close_ int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_close_ int cur = path[0] == '/'	   ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+				  : dirfd == AT_FDCWD ? open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+						      : fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (cur < 0)
 		return berth_err_set(err, errno, "mkdir %s", path);
 	char *save = NULL;

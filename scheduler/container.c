@@ -439,9 +439,9 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 		goto out;
 
 	/* Names are unique: serialise creation on the containers lock. */
-	lockfd = openat(cdir, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	lockfd = openat(cdir, "../containers.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
-		berth_err_set(err, errno, "lock %s/containers", root);
+		berth_err_set(err, errno, "lock %s/containers.lock", root);
 		goto out;
 	}
 	if (check_name(cdir, root, o->name, err) < 0)
