@@ -27,6 +27,11 @@ struct berth_store;
 
 struct berth_store_opts {
 	uint64_t max_layer_bytes; /* 0 = BERTH_DEFAULT_MAX_LAYER_BYTES */
+	/* Layers used outside the store (by containers).  Called with the
+	 * store's exclusive lock held before anything is collected; fills *out
+	 * with a NULL-terminated list of diff_id hex strings.  May be NULL. */
+	int (*layers_in_use)(void *ctx, char ***out, struct berth_err *err);
+	void *layers_in_use_ctx;
 };
 
 /* Open (creating if needed) the store below state_root. */
@@ -73,11 +78,16 @@ int berth_image_get(struct berth_store *s, const char *ref, struct berth_image *
 int berth_image_list(struct berth_store *s, struct berth_image ***out, size_t *n,
 		     struct berth_err *err);
 
-/* Remove an image name; blobs and layers no longer used by any image, and not
- * listed by in_use (NULL-terminated diff_id hex list, may be NULL), are
- * deleted. */
-int berth_image_remove(struct berth_store *s, const char *ref, char *const *in_use,
-		       struct berth_err *err);
+/* Remove an image name; blobs and layers no longer used by any image, nor
+ * by anything opts->layers_in_use reports, are deleted. */
+int berth_image_remove(struct berth_store *s, const char *ref, struct berth_err *err);
+
+/* Hold the store's shared lock (on a lock file description of its own), so
+ * nothing is collected until berth_store_release or berth_store_close.  The
+ * run path holds it from image lookup until the container's record, which
+ * lists the layers it uses, is written. */
+int berth_store_hold(struct berth_store *s, struct berth_err *err);
+void berth_store_release(struct berth_store *s);
 
 /* Assemble a container root filesystem: an overlayfs whose lowerdirs are the
  * image's layers (top first) and whose upperdir/workdir are the directories

@@ -329,6 +329,20 @@ int berth_ctr_layers_in_use(const char *root, char ***out, struct berth_err *err
 	return 0;
 }
 
+static int layers_in_use_cb(void *ctx, char ***out, struct berth_err *err)
+{
+	return berth_ctr_layers_in_use(ctx, out, err);
+}
+
+struct berth_store_opts berth_ctr_store_opts(const char *root, uint64_t max_layer_bytes)
+{
+	return (struct berth_store_opts){
+		.max_layer_bytes = max_layer_bytes,
+		.layers_in_use = layers_in_use_cb,
+		.layers_in_use_ctx = (void *)root,
+	};
+}
+
 int berth_ctr_remove(struct berth_ctr *c, struct berth_err *err)
 {
 	_cleanup_close_ int cdir = containers_dir(c->root, false, err);
@@ -429,8 +443,11 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 		return -1;
 
 	if (o->image) {
-		struct berth_store_opts sopts = {.max_layer_bytes = o->max_layer_bytes};
-		if (berth_store_open(root, &sopts, &store, err) < 0)
+		struct berth_store_opts sopts = berth_ctr_store_opts(root, o->max_layer_bytes);
+		/* Hold the store until the record listing the image's layers
+		 * exists, so an `image rm` meanwhile cannot collect them. */
+		if (berth_store_open(root, &sopts, &store, err) < 0 ||
+		    berth_store_hold(store, err) < 0)
 			goto out;
 		if (berth_image_get(store, o->image, &img, err) < 0)
 			goto out;
@@ -468,6 +485,7 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 		goto fail;
 	close(lockfd);
 	lockfd = -1;
+	berth_store_release(store);
 
 	if (mkdirat(c->dirfd, "rootfs", 0700) < 0) {
 		berth_err_set(err, errno, "container %s: create rootfs mount point", c->id);

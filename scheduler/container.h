@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "images/images.h"
 #include "runtime/runtime.h"
 
 #define BERTH_CTR_ID_HEX 32 /* ids are 32 lowercase hex digits, like ECS task ids */
@@ -85,6 +86,10 @@ int berth_ctr_find(const char *root, const char *ref, struct berth_ctr **out, st
 /* NULL-terminated list of layer diff_ids used by every container record
  * (for image garbage collection). */
 int berth_ctr_layers_in_use(const char *root, char ***out, struct berth_err *err);
+
+/* Options for opening the image store from the scheduler: layers of existing
+ * containers are never collected. */
+struct berth_store_opts berth_ctr_store_opts(const char *root, uint64_t max_layer_bytes);
 
 const char *berth_ctr_status_name(enum berth_ctr_status s);
 

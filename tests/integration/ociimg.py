@@ -46,6 +46,8 @@ class Layer:
         self.fmt = fmt
         self.raw = None  # bytes: the uncompressed tar, overriding entries
         self.media_type = None  # override the descriptor's media type
+        self.blob_override = None  # bytes: the blob as stored, overriding compression
+        self.desc_extra = {}  # merged into the layer's descriptor (e.g. a wrong size)
 
     def _info(self, name, type_, mode, uid=0, gid=0, mtime=None):
         ti = tarfile.TarInfo(name)
@@ -109,6 +111,8 @@ class Layer:
         return buf.getvalue()
 
     def blob(self):
+        if self.blob_override is not None:
+            return self.blob_override
         raw = self.tar()
         if self.compression == "gzip":
             return gzip.compress(raw, compresslevel=1, mtime=0)
@@ -136,8 +140,8 @@ def busybox_layer(compression="gzip", probe=False, extra_files=None):
     for a in applets:
         if a == "bin/busybox":
             continue
-        depth = a.count("/")
-        lay.symlink(a, "../" * (depth - 1) + "bin/busybox" if depth > 1 else "busybox")
+        depth = a.count("/")  # bin/x -> busybox, usr/sbin/x -> ../../bin/busybox
+        lay.symlink(a, "busybox" if a.startswith("bin/") else "../" * depth + "bin/busybox")
     lay.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
              b"daemon:x:1:1:daemon:/usr/sbin:/bin/false\n"
              b"app:x:1000:1000:app user:/home/app:/bin/sh\n"
@@ -161,6 +165,9 @@ class Image:
         self.os = os_
         self.diff_ids = None  # override rootfs.diff_ids
         self.config_extra = {}  # merged into the top-level config JSON
+        self.config_desc_extra = {}  # merged into the manifest's config descriptor
+        self.manifest_extra = {}  # merged into the manifest JSON
+        self.manifest_desc_extra = {}  # merged into the index's manifest descriptor
 
     def config_json(self):
         diff_ids = self.diff_ids or ["sha256:" + sha256(l.tar()) for l in self.layers]
@@ -195,17 +202,23 @@ def write_oci_layout(path, images, index_extra=None, nested_index=False):
             b = lay.blob()
             d = _put_blob(blobdir, b)
             info["layers"].append(d)
-            layer_descs.append({"mediaType": lay.mediatype(), "digest": d, "size": len(b)})
+            ld = {"mediaType": lay.mediatype(), "digest": d, "size": len(b)}
+            ld.update(getattr(lay, "desc_extra", None) or {})
+            layer_descs.append(ld)
         cj = img.config_json()
         cd = _put_blob(blobdir, cj)
         info["configs"].append(cd)
-        man = json.dumps({"schemaVersion": 2, "mediaType": MT_MANIFEST,
-                          "config": {"mediaType": MT_CONFIG, "digest": cd, "size": len(cj)},
-                          "layers": layer_descs}).encode()
+        cdesc = {"mediaType": MT_CONFIG, "digest": cd, "size": len(cj)}
+        cdesc.update(getattr(img, "config_desc_extra", None) or {})
+        mj = {"schemaVersion": 2, "mediaType": MT_MANIFEST, "config": cdesc,
+              "layers": layer_descs}
+        mj.update(getattr(img, "manifest_extra", None) or {})
+        man = json.dumps(mj).encode()
         md = _put_blob(blobdir, man)
         info["manifests"].append(md)
         desc = {"mediaType": MT_MANIFEST, "digest": md, "size": len(man),
                 "platform": {"architecture": img.arch, "os": img.os}}
+        desc.update(getattr(img, "manifest_desc_extra", None) or {})
         if img.name:
             desc["annotations"] = {"org.opencontainers.image.ref.name": img.name}
         descs.append(desc)
@@ -222,30 +235,35 @@ def write_oci_layout(path, images, index_extra=None, nested_index=False):
     return info
 
 
-def write_docker_save(path, images):
+def write_docker_save(path, images, mutate=None):
     """Write a legacy `docker save` tarball (manifest.json, <id>.json,
-    <n>/layer.tar uncompressed)."""
+    <n>/layer.tar uncompressed).  mutate(members, manifest), when given, may
+    edit the list of [name, bytes] members and the manifest.json list before
+    the tarball is written (for hostile archives)."""
     buf = io.BytesIO()
     manifest = []
+    members = []
+    for img in images:
+        layer_names = []
+        for lay in img.layers:
+            raw = lay.tar()
+            n = sha256(raw) + "/layer.tar"
+            members.append([n, raw])
+            layer_names.append(n)
+        cj = img.config_json()
+        cname = sha256(cj) + ".json"
+        members.append([cname, cj])
+        manifest.append({"Config": cname, "RepoTags": [img.name] if img.name else None,
+                         "Layers": layer_names})
+    if mutate:
+        mutate(members, manifest)
+    members.append(["manifest.json", json.dumps(manifest).encode()])
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        def add(name, data):
+        for name, data in members:
             ti = tarfile.TarInfo(name)
             ti.size = len(data)
             ti.mtime = int(time.time())
             tf.addfile(ti, io.BytesIO(data))
-        for img in images:
-            layer_names = []
-            for lay in img.layers:
-                raw = lay.tar()
-                n = sha256(raw) + "/layer.tar"
-                add(n, raw)
-                layer_names.append(n)
-            cj = img.config_json()
-            cname = sha256(cj) + ".json"
-            add(cname, cj)
-            manifest.append({"Config": cname, "RepoTags": [img.name] if img.name else None,
-                             "Layers": layer_names})
-        add("manifest.json", json.dumps(manifest).encode())
     with open(path, "wb") as f:
         f.write(buf.getvalue())
 
