@@ -45,12 +45,16 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HEADERS    := $(wildcard */*.h)
 
-.PHONY: all deps test unit integration bench install clean check-deps example-image
+.PHONY: all deps deps-host test unit integration bench install clean check-deps example-image
 all: bin/berth
 
-deps:
+deps: deps-host deps-vm
+deps-host:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_DEPS)
+
+# The VM harness (tests/vm/) owns its own targets: deps-vm, vm-test, vm-shell, ...
+include tests/vm/vm.mk
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
