@@ -26,7 +26,7 @@ ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
 # doubled the start-up time of every berth command (measured: `berth --help`
 # 11.3 ms dynamic, 4.4 ms like this).  libmnl and libcjson ship no archive.
 STATIC_LIBS := -larchive -lseccomp -lcap -lcrypto -lzstd -lz
-LDLIBS     := -lmnl -lcjson -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic -lpthread
+LDLIBS     := -lmnl -lcjson -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic -lpthread -lm
 
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

@@ -19,6 +19,8 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "images/images.h"
+#include "runtime/cgroup.h"
+#include "scheduler/resources.h"
 #include "scheduler/spec.h"
 
 #define STATE_FILE "state.json"
@@ -50,8 +52,15 @@ void berth_ctr_free(struct berth_ctr *c)
 	free(c->image_id);
 	berth_strv_free(c->command);
 	berth_strv_free(c->layers);
+	free(c->reason);
 	if (c->dirfd >= 0)
 		close(c->dirfd);
+	if (c->cg_parent_fd >= 0)
+		close(c->cg_parent_fd);
+	if (c->cg_task_fd >= 0)
+		close(c->cg_task_fd);
+	if (c->cg_ctr_fd >= 0)
+		close(c->cg_ctr_fd);
 	free(c->root);
 	free(c);
 }
@@ -150,6 +159,10 @@ static int ctr_save(struct berth_ctr *c, struct berth_err *err)
 	cJSON_AddNumberToObject(j, "created", (double)c->created);
 	cJSON_AddNumberToObject(j, "started", (double)c->started);
 	cJSON_AddNumberToObject(j, "finished", (double)c->finished);
+	cJSON_AddNumberToObject(j, "cpu", c->cpu_units);
+	cJSON_AddNumberToObject(j, "memory", c->memory_mib);
+	if (c->reason)
+		cJSON_AddStringToObject(j, "reason", c->reason);
 	_cleanup_free_ char *s = cJSON_PrintUnformatted(j);
 	if (!s)
 		return berth_err_set(err, ENOMEM, "container %s record", c->id);
@@ -164,7 +177,7 @@ static int ctr_load(const char *root, int cdir, const char *id, struct berth_ctr
 	_cleanup_ctr_ struct berth_ctr *c = calloc(1, sizeof(*c));
 	if (!c)
 		return berth_err_set(err, ENOMEM, "container %s", id);
-	c->dirfd = -1;
+	c->dirfd = c->cg_parent_fd = c->cg_task_fd = c->cg_ctr_fd = -1;
 	c->dirfd = openat(cdir, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c->dirfd < 0)
 		return berth_err_set(err, errno, "container %s", id);
@@ -201,6 +214,12 @@ static int ctr_load(const char *root, int cdir, const char *id, struct berth_ctr
 	c->created = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "created"));
 	c->started = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "started"));
 	c->finished = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "finished"));
+	double dv = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "cpu"));
+	c->cpu_units = dv > 0 && dv < 1e9 ? (uint32_t)dv : 0;
+	dv = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "memory"));
+	c->memory_mib = dv > 0 && dv < 1e9 ? (uint32_t)dv : 0;
+	if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(j, "reason")))
+		c->reason = strdup(v->valuestring);
 	/* A record whose process is gone (its foreground berth was killed) is exited. */
 	if (c->status == BERTH_CTR_RUNNING &&
 	    (c->pid <= 0 || pid_start_time(c->pid) != c->pid_start)) {
@@ -252,8 +271,10 @@ int berth_ctr_list(const char *root, struct berth_ctr ***out, size_t *n, struct 
 		struct berth_ctr *c = NULL;
 		struct berth_err lerr = {0};
 		if (ctr_load(root, cdir, de->d_name, &c, &lerr) < 0) {
-			/* A half-written or corrupt record is reported, never fatal. */
-			fprintf(stderr, "berth: warning: skipping %s\n", lerr.msg);
+			/* A record being created or removed has no state file yet
+			 * (or any more); a corrupt one is reported, never fatal. */
+			if (lerr.errnum != ENOENT)
+				fprintf(stderr, "berth: warning: skipping %s\n", lerr.msg);
 			continue;
 		}
 		struct berth_ctr **nv = realloc(v, (cnt + 1) * sizeof(*v));
@@ -343,10 +364,35 @@ struct berth_store_opts berth_ctr_store_opts(const char *root, uint64_t max_laye
 	};
 }
 
+/* The task's cgroup lives at <cgroup root>/<id>; its process in <id>/main. */
+#define CTR_CGROUP "main"
+
+static int ctr_cgroup_destroy(struct berth_ctr *c, const char *cgroup_root, struct berth_err *err)
+{
+	int parent = c->cg_parent_fd;
+	_cleanup_close_ int opened = -1;
+	if (parent < 0) {
+		/* A record loaded from disk: find berth's subtree again. A host
+		 * without usable cgroup v2 cannot hold a cgroup of ours. */
+		struct berth_err ignored = {0};
+		opened = berth_cgroup_root_open(cgroup_root, &ignored);
+		if (opened < 0)
+			return 0;
+		parent = opened;
+	}
+	if (berth_cgroup_destroy(parent, c->id, err) < 0)
+		return berth_err_wrap(err, "container %.12s", c->id);
+	return 0;
+}
+
 int berth_ctr_remove(struct berth_ctr *c, struct berth_err *err)
 {
 	_cleanup_close_ int cdir = containers_dir(c->root, false, err);
 	if (cdir < 0)
+		return -1;
+	/* Nothing of the container may survive its record: kill every process
+	 * left in its cgroup and remove the cgroup first. */
+	if (ctr_cgroup_destroy(c, NULL, err) < 0)
 		return -1;
 	/* Remove the record first so a crash mid-way leaves only an unnamed
 	 * directory, never a record pointing at a half-deleted upper layer. */
@@ -359,12 +405,80 @@ int berth_ctr_remove(struct berth_ctr *c, struct berth_err *err)
 
 int berth_ctr_finish(struct berth_ctr *c, int exit_code, struct berth_err *err)
 {
+	uint64_t ooms = 0;
+	struct berth_err oerr = {0};
+	if (c->cg_ctr_fd >= 0 && berth_cgroup_oom_kills(c->cg_ctr_fd, &ooms, &oerr) < 0)
+		fprintf(stderr, "berth: warning: %s\n", oerr.msg);
+	/* Only a container whose own process the OOM killer took is reported
+	 * as out of memory, not one that survived a child's OOM kill. */
+	if (ooms > 0 && exit_code == 128 + SIGKILL && !c->reason)
+		c->reason = strdup(BERTH_REASON_OOM);
 	if (c->remove_on_exit)
 		return berth_ctr_remove(c, err);
+	if (ctr_cgroup_destroy(c, NULL, err) < 0)
+		return -1;
 	c->status = BERTH_CTR_EXITED;
 	c->exit_code = exit_code;
 	c->finished = time(NULL);
 	return ctr_save(c, err);
+}
+
+int berth_ctr_reserved(const char *root, uint32_t *cpu_units, uint32_t *memory_mib,
+		       size_t *running, struct berth_err *err)
+{
+	struct berth_ctr **v = NULL;
+	size_t n = 0;
+	if (berth_ctr_list(root, &v, &n, err) < 0)
+		return -1;
+	uint64_t cpu = 0, mem = 0;
+	size_t live = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i]->status != BERTH_CTR_EXITED) {
+			cpu += v[i]->cpu_units;
+			mem += v[i]->memory_mib;
+			live++;
+		}
+		berth_ctr_free(v[i]);
+	}
+	free(v);
+	*cpu_units = cpu > UINT32_MAX ? UINT32_MAX : (uint32_t)cpu;
+	*memory_mib = mem > UINT32_MAX ? UINT32_MAX : (uint32_t)mem;
+	if (running)
+		*running = live;
+	return 0;
+}
+
+/* Admission and the task's cgroups, with the containers lock held so
+ * concurrent runs see each other's reservations. */
+static int ctr_admit_and_cgroup(struct berth_ctr *c, const struct berth_run_opts *o,
+				struct berth_err *err)
+{
+	struct berth_task_size want = {
+		.cpu_units = o->cpu_units,
+		.memory_mib = o->memory_mib,
+		.pids_max = o->pids_max,
+	};
+	struct berth_capacity cap;
+	uint32_t used_cpu = 0, used_mib = 0;
+	if (berth_capacity_host(o->memory_reserve_mib, &cap, err) < 0 ||
+	    berth_ctr_reserved(c->root, &used_cpu, &used_mib, NULL, err) < 0 ||
+	    berth_admit(&cap, used_cpu, used_mib, &want, err) < 0)
+		return -1;
+	c->cpu_units = o->cpu_units;
+	c->memory_mib = o->memory_mib;
+
+	struct berth_cgroup_limits lim, none = {0};
+	berth_task_limits(&want, &lim);
+	c->cg_parent_fd = berth_cgroup_root_open(o->cgroup_root, err);
+	if (c->cg_parent_fd < 0)
+		return -1;
+	c->cg_task_fd = berth_cgroup_create(c->cg_parent_fd, c->id, &lim, true, err);
+	if (c->cg_task_fd < 0)
+		return -1;
+	c->cg_ctr_fd = berth_cgroup_create(c->cg_task_fd, CTR_CGROUP, &none, false, err);
+	if (c->cg_ctr_fd < 0)
+		return -1;
+	return 0;
 }
 
 static int check_name(int cdir, const char *root, const char *name, struct berth_err *err)
@@ -405,7 +519,7 @@ static int ctr_new(const char *root, int cdir, const struct berth_run_opts *o,
 	_cleanup_ctr_ struct berth_ctr *c = calloc(1, sizeof(*c));
 	if (!c)
 		return berth_err_set(err, ENOMEM, "new container");
-	c->dirfd = -1;
+	c->dirfd = c->cg_parent_fd = c->cg_task_fd = c->cg_ctr_fd = -1;
 	c->exit_code = -1;
 	if (berth_random_hex(c->id, BERTH_CTR_ID_HEX / 2, err) < 0)
 		return -1;
@@ -481,7 +595,7 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 		}
 	}
 	c->status = BERTH_CTR_CREATED;
-	if (ctr_save(c, err) < 0)
+	if (ctr_admit_and_cgroup(c, o, err) < 0 || ctr_save(c, err) < 0)
 		goto fail;
 	close(lockfd);
 	lockfd = -1;
@@ -520,6 +634,7 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 		.no_new_privs = true,
 		.stdio = {o->stdio[0], o->stdio[1], o->stdio[2]},
 		.pdeathsig = SIGKILL,
+		.cgroup_fd = c->cg_ctr_fd,
 	};
 	if (berth_spawn(&spec, proc, exec_errno, err) < 0)
 		goto fail;

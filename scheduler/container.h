@@ -40,8 +40,14 @@ struct berth_ctr {
 	uint64_t pid_start;  /* /proc/<pid>/stat start time, guards pid reuse */
 	int exit_code;       /* valid when EXITED; -1 when unknown */
 	int64_t created, started, finished; /* unix seconds, 0 = not yet */
+	uint32_t cpu_units;  /* reservation, 0 = none */
+	uint32_t memory_mib; /* reservation, 0 = none */
+	char *reason;        /* why it stopped, ECS-style; NULL when it simply exited */
 	int dirfd;           /* <root>/containers/<id> */
 	char *root;          /* state root */
+	int cg_parent_fd;    /* berth's task cgroup parent (-1 when none) */
+	int cg_task_fd;      /* <parent>/<id> (-1 when none) */
+	int cg_ctr_fd;       /* <parent>/<id>/main, the process's cgroup */
 };
 void berth_ctr_free(struct berth_ctr *c);
 
@@ -58,6 +64,11 @@ struct berth_run_opts {
 	const char *name;
 	bool remove_on_exit;
 	bool read_only;
+	uint32_t cpu_units;       /* task CPU units (1024 per vCPU); 0 = no cap, no reservation */
+	uint32_t memory_mib;      /* task memory; 0 = no limit, no reservation */
+	uint64_t pids_max;        /* 0 = BERTH_DEFAULT_PIDS_MAX */
+	uint32_t memory_reserve_mib; /* host memory kept back from tasks; 0 = default */
+	const char *cgroup_root;  /* berth's cgroup subtree; NULL = find it */
 	uint64_t max_layer_bytes;
 	int stdio[3];
 };
@@ -69,9 +80,18 @@ struct berth_run_opts {
 int berth_ctr_run(const char *root, const struct berth_run_opts *opts, struct berth_ctr **out,
 		  struct berth_proc *proc, int *exec_errno, struct berth_err *err);
 
-/* Record the exit of a container started by berth_ctr_run; removes it when
- * it was started with remove_on_exit. */
+/* Record the exit of a container started by berth_ctr_run: reads the OOM
+ * counter (a container whose process was SIGKILLed after an OOM kill gets
+ * the reason BERTH_REASON_OOM), kills whatever is left in its cgroup and
+ * removes the cgroup; removes the container when it was started with
+ * remove_on_exit. */
 int berth_ctr_finish(struct berth_ctr *c, int exit_code, struct berth_err *err);
+
+#define BERTH_REASON_OOM "OutOfMemoryError: Container killed due to memory usage"
+
+/* Sum of the reservations of running containers. */
+int berth_ctr_reserved(const char *root, uint32_t *cpu_units, uint32_t *memory_mib,
+		       size_t *running, struct berth_err *err);
 
 /* Remove a container's record and directory. */
 int berth_ctr_remove(struct berth_ctr *c, struct berth_err *err);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "scheduler/resources.h"
 #include "tools/cli.h"
 
 #define BERTH_VERSION "0.1.0"
@@ -23,6 +24,7 @@ static void usage(FILE *f)
 		"  run [OPTIONS] IMAGE [CMD...]   run a container in the foreground\n"
 		"  ps [-a]                        list containers (-a: include exited)\n"
 		"  rm [-f] ID...                  remove exited containers\n"
+		"  info                           host capacity, reservations, cgroup v2 status\n"
 		"  image load [--name N] PATH     import an OCI layout directory or docker-save tarball\n"
 		"  image ls [-q]                  list images\n"
 		"  image rm NAME...               remove images\n"
@@ -31,6 +33,8 @@ static void usage(FILE *f)
 		"  --root DIR            state directory (default %s, or $BERTH_ROOT)\n"
 		"  --max-layer-size SIZE cap on a layer's uncompressed size, e.g. 8G\n"
 		"                        (default 16G, or $BERTH_MAX_LAYER_SIZE)\n"
+		"  --memory-reserve SIZE host memory kept back from tasks, e.g. 1GB\n"
+		"                        (default max(256 MiB, 5%% of RAM), or $BERTH_MEMORY_RESERVE)\n"
 		"  -h, --help            this text\n"
 		"  --version             print the version\n"
 		"\n"
@@ -61,18 +65,21 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"root", required_argument, NULL, 'r'},
 		{"max-layer-size", required_argument, NULL, 'm'},
+		{"memory-reserve", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	struct cli c = {.root = getenv("BERTH_ROOT")};
 	const char *max_layer = getenv("BERTH_MAX_LAYER_SIZE");
+	const char *reserve = getenv("BERTH_MEMORY_RESERVE");
 	int o;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'r': c.root = optarg; break;
 		case 'm': max_layer = optarg; break;
+		case 'R': reserve = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("berth %s\n", BERTH_VERSION); return 0;
 		default:
@@ -86,6 +93,11 @@ int main(int argc, char **argv)
 	if (max_layer && berth_parse_size(max_layer, &c.max_layer_bytes) < 0)
 		return cli_usage_error(NULL, "--max-layer-size %s: expected a size such as 512M or 8G",
 				       max_layer);
+	if (reserve) {
+		struct berth_err rerr = {0};
+		if (berth_parse_memory_mib(reserve, "--memory-reserve", &c.memory_reserve_mib, &rerr) < 0)
+			return cli_usage_error(NULL, "%s", rerr.msg);
+	}
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;
@@ -102,6 +114,8 @@ int main(int argc, char **argv)
 		return cmd_rm(&c, sub_argc, sub_argv);
 	if (!strcmp(cmd, "image") || !strcmp(cmd, "images"))
 		return cmd_image(&c, sub_argc, sub_argv);
+	if (!strcmp(cmd, "info"))
+		return cmd_info(&c, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -15,6 +15,7 @@
 struct cli {
 	const char *root;           /* state root: --root, $BERTH_ROOT, or BERTH_DEFAULT_ROOT */
 	uint64_t max_layer_bytes;   /* --max-layer-size / $BERTH_MAX_LAYER_SIZE, 0 = default */
+	uint32_t memory_reserve_mib; /* --memory-reserve / $BERTH_MEMORY_RESERVE, 0 = default */
 };
 
 /* Print "berth: <message>" as one line on stderr and return exit_code. */
@@ -26,5 +27,6 @@ int cmd_image(struct cli *c, int argc, char **argv); /* argv[0] == "image" */
 int cmd_run(struct cli *c, int argc, char **argv);   /* argv[0] == "run" */
 int cmd_ps(struct cli *c, int argc, char **argv);
 int cmd_rm(struct cli *c, int argc, char **argv);
+int cmd_info(struct cli *c, int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "scheduler/container.h"
+#include "scheduler/resources.h"
 #include "tools/cli.h"
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -41,6 +42,11 @@ static void run_usage(FILE *f)
 		"      --rm              remove the container when it exits\n"
 		"      --read-only       mount the root filesystem read-only\n"
 		"  -i, --interactive     connect stdin\n"
+		"      --cpu UNITS       CPU for the task: units (1024 = 1 vCPU) or \"0.5 vCPU\";\n"
+		"                        a hard cap and a reservation admission checks\n"
+		"      --memory SIZE     memory for the task: MiB (\"512\") or \"1 GB\"; a hard\n"
+		"                        limit (no swap) and a reservation\n"
+		"      --pids-limit N    most processes the task may hold (default 4096)\n"
 		"      --rootfs DIR      use a plain directory as the root instead of an image\n"
 		"                        (then IMAGE is omitted and CMD is required)\n"
 		"\n"
@@ -159,10 +165,15 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{"read-only", no_argument, NULL, 'r'},
 		{"interactive", no_argument, NULL, 'i'},
 		{"rootfs", required_argument, NULL, 'F'},
+		{"cpu", required_argument, NULL, 'C'},
+		{"memory", required_argument, NULL, 'M'},
+		{"pids-limit", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct berth_run_opts ro = {.max_layer_bytes = c->max_layer_bytes};
+	struct berth_run_opts ro = {.max_layer_bytes = c->max_layer_bytes,
+				    .memory_reserve_mib = c->memory_reserve_mib};
+	struct berth_err perr = {0};
 	_cleanup_free_ char **envs = calloc((size_t)argc + 1, sizeof(char *));
 	size_t nenv = 0;
 	bool interactive = false;
@@ -184,6 +195,26 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		case 'r': ro.read_only = true; break;
 		case 'i': interactive = true; break;
 		case 'F': ro.rootfs_dir = optarg; break;
+		case 'C':
+			if (berth_parse_cpu_units(optarg, "--cpu", &ro.cpu_units, &perr) < 0)
+				return cli_fail(&perr, BERTH_EXIT_FAIL);
+			break;
+		case 'M':
+			if (berth_parse_memory_mib(optarg, "--memory", &ro.memory_mib, &perr) < 0)
+				return cli_fail(&perr, BERTH_EXIT_FAIL);
+			break;
+		case 'P': {
+			char *end = NULL;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (errno || !end || *end || v < 1 || v > 4194304 || optarg[0] == '-') {
+				berth_err_set(&perr, 0, "--pids-limit \"%s\": expected a number from 1 to 4194304",
+					      optarg);
+				return cli_fail(&perr, BERTH_EXIT_FAIL);
+			}
+			ro.pids_max = v;
+			break;
+		}
 		case 'h': run_usage(stdout); return 0;
 		default:
 			cli_usage_error("run", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -275,6 +306,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	struct berth_err ferr = {0};
 	if (berth_ctr_finish(ctr, code, &ferr) < 0)
 		fprintf(stderr, "berth: warning: %s\n", ferr.msg);
+	if (ctr->reason)
+		fprintf(stderr, "berth: container %.12s stopped: %s\n", ctr->id, ctr->reason);
 	berth_ctr_free(ctr);
 	sigprocmask(SIG_SETMASK, &oldset, NULL);
 	return code;
