@@ -36,8 +36,19 @@ struct berth_cgroup_limits {
  * found and how to enable the unified hierarchy, e.g. the kernel command line
  * systemd.unified_cgroup_hierarchy=1), so no task ever runs unconfined.
  * Enables +cpu +memory +pids in the subtree's cgroup.subtree_control.
+ * Nothing is created before cgroup v2 has been found usable; the refusal
+ * has err->errnum == EOPNOTSUPP (and no strerror text in the message).
  * Returns the directory fd. */
 int berth_cgroup_root_open(const char *path, struct berth_err *err);
+
+/* For berthd under systemd with Delegate=yes: move every process of the
+ * unit's own cgroup (berthd itself included) into its "daemon" leaf, so
+ * that berth_cgroup_root_open() can enable controllers for "tasks" (cgroup
+ * v2 gives children controllers only from a cgroup without processes).
+ * Call it once at start-up, before root_open.  Returns 1 when moved, 0 when
+ * the process is not in a delegated cgroup (nothing to do: the CLI, a root
+ * shell, a non-delegated unit, a host without usable cgroup v2). */
+int berth_cgroup_daemon_leaf(struct berth_err *err);
 
 /* Create parentfd/name (EEXIST is an error: names are unique task/container
  * ids), write the limits into it before anything joins, and, when

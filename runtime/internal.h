@@ -99,6 +99,27 @@ void berth_seccomp_cache_forget(void);
 int berth_seccomp_cache_path(const char *cache_dir, char *buf, size_t len,
 			     struct berth_err *err);
 
+/* ---- cgroup.c ------------------------------------------------------------ */
+
+/* Write value to cgfd/file with one write() (O_WRONLY|O_CLOEXEC|O_NOFOLLOW;
+ * a symlink is refused with ELOOP).  err->errnum is the kernel's errno. */
+int berth_cgroup_write_file(int cgfd, const char *file, const char *value,
+			    struct berth_err *err);
+/* Kill everything in cgfd and below and wait (bounded) for populated 0.
+ * use_freezer forces the pre-5.14 path (freeze, SIGKILL each pid, thaw);
+ * otherwise it is only used when cgroup.kill is missing. */
+int berth_cgroup_kill(int cgfd, bool use_freezer, struct berth_err *err);
+
+/* ---- mounts.c: cgroup2 (child) ------------------------------------------ */
+
+/* MOUNTS: a read-only cgroup2 (nosuid,nodev,noexec) on /sys/fs/cgroup of the
+ * container, rooted at the container's cgroup namespace.  Call only after
+ * unshare(CLONE_NEWCGROUP): a cgroup2 mount made from the initial cgroup
+ * namespace resets the host's mount options (nsdelegate, ...).  Returns 0
+ * without mounting when the kernel has no cgroup2 (ENODEV) or refuses it
+ * (EPERM). */
+int berth_mnt_cgroup(struct berth_mnt *m, struct berth_err *err);
+
 /* ---- netlo.c (child) ---------------------------------------------------- */
 
 /* RTM_NEWLINK ifindex 1 IFF_UP over NETLINK_ROUTE, with NLM_F_ACK; the

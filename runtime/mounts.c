@@ -98,13 +98,11 @@ struct fs_opt {
 	const char *val; /* NULL: a flag */
 };
 
-/* fsopen + fsconfig + create + fsmount; returns the detached mount fd. */
-static int make_fs(const char *fs, const struct fs_opt *opts, size_t nopts, unsigned attr,
-		   struct berth_err *err)
+/* fsconfig + create + fsmount on an fsopen()ed context; returns the
+ * detached mount fd. */
+static int make_fs_from(int fsfd, const char *fs, const struct fs_opt *opts, size_t nopts,
+			unsigned attr, struct berth_err *err)
 {
-	_cleanup_close_ int fsfd = sys_fsopen(fs, FSOPEN_CLOEXEC);
-	if (fsfd < 0)
-		return berth_child_err(err, errno, "fsopen %s", fs);
 	/* The source shows up in mountinfo; name it after the filesystem. */
 	if (sys_fsconfig(fsfd, FSCONFIG_SET_STRING, "source", fs, 0) < 0)
 		return fs_fail(fsfd, err, errno, "set the source of", fs);
@@ -124,6 +122,16 @@ static int make_fs(const char *fs, const struct fs_opt *opts, size_t nopts, unsi
 	if (mfd < 0)
 		return fs_fail(fsfd, err, errno, "fsmount", fs);
 	return mfd;
+}
+
+/* fsopen + make_fs_from. */
+static int make_fs(const char *fs, const struct fs_opt *opts, size_t nopts, unsigned attr,
+		   struct berth_err *err)
+{
+	_cleanup_close_ int fsfd = sys_fsopen(fs, FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		return berth_child_err(err, errno, "fsopen %s", fs);
+	return make_fs_from(fsfd, fs, opts, nopts, attr, err);
 }
 
 /* Attach the detached mount mfd on the directory/file fd target. */
@@ -234,6 +242,39 @@ int berth_mnt_proc_sys(struct berth_mnt *m, struct berth_err *err)
 		return berth_err_wrap(err, "/sys");
 	m->sys = sm;
 	return attach(sm, sdir, "/sys", err);
+}
+
+/* ---- MOUNTS: /sys/fs/cgroup ------------------------------------------------- */
+
+int berth_mnt_cgroup(struct berth_mnt *m, struct berth_err *err)
+{
+	/* The superblock options of cgroup2 are global, and a mount made from
+	 * the initial cgroup namespace re-applies them (apply_cgroup_root_flags):
+	 * refuse to mount unless we are in a cgroup namespace of our own. */
+	struct stat self, init;
+	if (stat("/proc/self/ns/cgroup", &self) == 0 && stat("/proc/1/ns/cgroup", &init) == 0 &&
+	    self.st_ino == init.st_ino && self.st_dev == init.st_dev)
+		return berth_child_err(err, 0, "not in a cgroup namespace of its own: refusing to "
+				       "mount cgroup2 (it would reset the host's cgroup2 options)");
+	_cleanup_close_ int fsfd = sys_fsopen("cgroup2", FSOPEN_CLOEXEC);
+	if (fsfd < 0) {
+		if (errno == ENODEV || errno == EPERM)
+			return 0; /* no cgroup2 in this kernel, or not ours to mount */
+		return berth_child_err(err, errno, "fsopen cgroup2");
+	}
+	_cleanup_close_ int dir = open_beneath(m->sys, "fs/cgroup", O_PATH | O_DIRECTORY,
+					       "/sys/fs/cgroup", err);
+	if (dir == -2)
+		return 0; /* a sysfs without the mount point: nothing to mount on */
+	if (dir < 0)
+		return -1;
+	_cleanup_close_ int mfd = make_fs_from(fsfd, "cgroup2", NULL, 0,
+					       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+						       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+					       err);
+	if (mfd < 0)
+		return berth_err_wrap(err, "/sys/fs/cgroup");
+	return attach(mfd, dir, "/sys/fs/cgroup", err);
 }
 
 /* ---- DEV ------------------------------------------------------------------- */

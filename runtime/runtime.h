@@ -53,6 +53,15 @@ struct berth_container_spec {
 	const char *rootfs_mountpoint; /* an empty host directory the rootfs is attached
 				     on inside the container's mount namespace */
 	int netns_fd;             /* -1: new network namespace with only lo, up */
+	int cgroup_fd;            /* -1: none (stay in the spawner's cgroup).  Else an
+				     O_RDONLY directory fd of a cgroup v2 leaf (see
+				     berth_cgroup_create); the process is born in it
+				     (clone3 CLONE_INTO_CGROUP, or cgroup.procs written
+				     before it may run on the clone fallback), so its
+				     limits apply from the first instruction.  Its
+				     cgroup namespace is made after that: inside,
+				     /proc/self/cgroup reads "0::/".  NB: 0 is a valid
+				     fd, so a zeroed spec must set this to -1. */
 	char *const *argv;        /* argv[0] is resolved through PATH of envp */
 	char *const *envp;
 	const char *cwd;          /* created if missing; NULL = "/" */

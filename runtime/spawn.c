@@ -12,9 +12,13 @@
  * Child order (the step names travel back in errors):
  *   NAMESPACES  PR_SET_DUMPABLE 0, default signal dispositions, umask 0
  *   SYNC        wait for GO
+ *   NAMESPACES  unshare(CLONE_NEWCGROUP): the child is in its cgroup by now
+ *               (born there by CLONE_INTO_CGROUP, or moved by the parent
+ *               before GO), so its cgroup namespace is rooted there
  *   NETWORK     setns(netns_fd) or bring lo up in the new netns
  *   ROOTFS      / rprivate, attach the rootfs      } mounts.c, by fd
- *   MOUNTS, DEV, MASK                              }
+ *   MOUNTS, DEV, MASK                              } (MOUNTS includes a
+ *                                                  } read-only cgroup2)
  *   HOSTNAME
  *   PIVOT       pivot_root(".", "."), detach the old root
  *   FDS         stdio on 0-2, sync socket on 3, close everything else
@@ -35,6 +39,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <linux/magic.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -45,6 +50,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -63,6 +69,7 @@
 
 struct child_ctx {
 	const struct berth_container_spec *spec;
+	bool mount_cgroup2; /* the host has cgroup2 mounted */
 	int sock;        /* the child's end */
 	int parent_sock; /* the parent's end: closed first thing in the child */
 	struct berth_user user;
@@ -225,6 +232,13 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *c)
 	if (berth_sync_wait_go(c->sock, &err) < 0)
 		_exit(125); /* nobody to report to */
 
+	/* Only now: clone3 makes CLONE_NEWCGROUP before CLONE_INTO_CGROUP
+	 * places the child, which would root the namespace at the spawner's
+	 * cgroup (and on the clone fallback the parent moves us before GO). */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		child_fail(c, BERTH_STEP_NAMESPACES,
+			   &(struct berth_err){errno, "unshare the cgroup namespace"});
+
 	if (s->netns_fd >= 0) {
 		if (setns(s->netns_fd, CLONE_NEWNET) < 0)
 			child_fail(c, BERTH_STEP_NETWORK,
@@ -236,6 +250,8 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *c)
 	if (berth_mnt_attach_rootfs(s->rootfs_fd, s->rootfs_mountpoint, &m, &err) < 0)
 		child_fail(c, BERTH_STEP_ROOTFS, &err);
 	if (berth_mnt_proc_sys(&m, &err) < 0)
+		child_fail(c, BERTH_STEP_MOUNTS, &err);
+	if (c->mount_cgroup2 && berth_mnt_cgroup(&m, &err) < 0)
 		child_fail(c, BERTH_STEP_MOUNTS, &err);
 	if (berth_mnt_dev(&m, &err) < 0)
 		child_fail(c, BERTH_STEP_DEV, &err);
@@ -325,7 +341,59 @@ static int validate(const struct berth_container_spec *s, struct berth_err *err)
 	for (int i = 0; i < 3; i++)
 		if (s->stdio[i] >= 0 && fcntl(s->stdio[i], F_GETFD) < 0)
 			return berth_err_set(err, errno, "stdio fd %d (fd %d)", i, s->stdio[i]);
+	if (s->cgroup_fd >= 0) {
+		struct statfs sf;
+		struct stat st;
+		if (fstatfs(s->cgroup_fd, &sf) < 0 || fstat(s->cgroup_fd, &st) < 0)
+			return berth_err_set(err, errno, "cgroup_fd %d", s->cgroup_fd);
+		if (sf.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode))
+			return berth_err_set(err, EINVAL,
+					     "cgroup_fd %d is not a cgroup v2 directory (-1 for none)",
+					     s->cgroup_fd);
+	}
 	return 0;
+}
+
+/* Whether this host has cgroup2 mounted: the kernel lists the "0::" line
+ * in /proc/self/cgroup only once cgroup2 has been mounted somewhere. */
+static bool host_has_cgroup2(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strncmp(buf, "0::", 3) == 0 || strstr(buf, "\n0::") != NULL;
+}
+
+/* Clone fallback: put the (still waiting) child into its cgroup. */
+static int join_cgroup(int cgroup_fd, long pid, struct berth_err *err)
+{
+	char v[24];
+	snprintf(v, sizeof(v), "%ld", pid);
+	if (berth_cgroup_write_file(cgroup_fd, "cgroup.procs", v, err) < 0)
+		return berth_err_wrap(err, "move the container process into its cgroup");
+	return 0;
+}
+
+/* Hint for a refused CLONE_INTO_CGROUP. */
+static const char *clone_cgroup_hint(int e)
+{
+	switch (e) {
+	case EBUSY:
+		return " (the cgroup has controllers enabled for children: processes can only "
+		       "join a leaf cgroup)";
+	case EOPNOTSUPP:
+		return " (the cgroup is threaded or otherwise cannot take processes)";
+	case EAGAIN:
+		return " (pids.max of the cgroup is reached)";
+	default:
+		return "";
+	}
 }
 
 struct env {
@@ -421,7 +489,8 @@ int berth_spawn(const struct berth_container_spec *spec, struct berth_proc *out,
 	if (validate(spec, err) < 0)
 		return berth_err_wrap(err, "invalid container spec");
 
-	struct child_ctx c = {.spec = spec, .path = DEFAULT_PATH};
+	struct child_ctx c = {.spec = spec, .path = DEFAULT_PATH,
+			      .mount_cgroup2 = host_has_cgroup2()};
 	if (berth_user_resolve(spec->rootfs_fd, spec->user, &c.user, err) < 0)
 		return -1;
 	struct env env = {0};
@@ -441,8 +510,8 @@ int berth_spawn(const struct berth_container_spec *spec, struct berth_proc *out,
 	c.parent_sock = sv[0];
 	c.sock = sv[1];
 
-	uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-			 CLONE_NEWCGROUP | CLONE_PIDFD;
+	/* The cgroup namespace is made by the child after GO (see child_main). */
+	uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
 	if (spec->netns_fd < 0)
 		flags |= CLONE_NEWNET;
 	int pidfd = -1;
@@ -451,13 +520,23 @@ int berth_spawn(const struct berth_container_spec *spec, struct berth_proc *out,
 		.pidfd = (uint64_t)(uintptr_t)&pidfd,
 		.exit_signal = SIGCHLD,
 	};
+	if (spec->cgroup_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)spec->cgroup_fd;
+	}
 	/* No signal handler of ours may run in the child before it resets them. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	bool via_clone3 = true;
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid < 0 && errno == ENOSYS) /* e.g. berth itself under a seccomp profile */
+	/* ENOSYS: e.g. berth itself under a seccomp profile; E2BIG: a kernel
+	 * before 5.7 without CLONE_INTO_CGROUP.  The plain clone below leaves
+	 * the child in our cgroup until join_cgroup() moves it before GO. */
+	if (pid < 0 && (errno == ENOSYS || (errno == E2BIG && spec->cgroup_fd >= 0))) {
+		via_clone3 = false;
 		pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, &pidfd, NULL, NULL);
+	}
 	if (pid == 0)
 		child_main(&c);
 	int clone_errno = errno;
@@ -465,13 +544,24 @@ int berth_spawn(const struct berth_container_spec *spec, struct berth_proc *out,
 	close(sv[1]);
 	sock = sv[0];
 	if (pid < 0) {
-		berth_err_set(err, clone_errno, "clone3 (new mount/pid/uts/ipc/cgroup%s namespaces)",
-			      spec->netns_fd < 0 ? "/net" : "");
+		if (spec->cgroup_fd >= 0 && via_clone3)
+			berth_err_set(err, clone_errno,
+				      "clone3 into the container's cgroup (new mount/pid/uts/ipc%s "
+				      "namespaces)%s",
+				      spec->netns_fd < 0 ? "/net" : "", clone_cgroup_hint(clone_errno));
+		else
+			berth_err_set(err, clone_errno, "clone3 (new mount/pid/uts/ipc%s namespaces)",
+				      spec->netns_fd < 0 ? "/net" : "");
 		goto out_caps;
 	}
 
-	/* Hook point: cgroup limits and network plumbing for the new process
-	 * go here, before the child is allowed to continue. */
+	/* Before GO: the child waits, so limits apply before it runs anything
+	 * of its own.  Network plumbing for the new process also goes here. */
+	if (!via_clone3 && spec->cgroup_fd >= 0 && join_cgroup(spec->cgroup_fd, pid, err) < 0) {
+		kill_and_reap(pidfd, NULL);
+		close(pidfd);
+		goto out_caps;
+	}
 	if (berth_sync_send(sock, BERTH_SYNC_GO, BERTH_STEP_SYNC, 0, NULL, err) < 0) {
 		/* berth_sync_send fills errnum only (child-safe): render it. */
 		berth_err_set(err, err->errnum, "send the go-ahead to the container");
