@@ -182,18 +182,30 @@ int berth_write_file_atomic(int dirfd, const char *name, const void *buf, size_t
 	return 0;
 }
 
+DIR *berth_opendir_at(int dirfd, const char *what, struct berth_err *err)
+{
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0) {
+		berth_err_set(err, errno, "scan %s", what);
+		return NULL;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		berth_err_set(err, errno, "scan %s", what);
+		close(fd);
+		return NULL;
+	}
+	rewinddir(d); /* the duplicate shares its offset with dirfd */
+	return d;
+}
+
 static int rm_rf_children(int dfd, struct berth_err *err, int depth)
 {
 	if (depth > 4096)
 		return berth_err_set(err, ELOOP, "directory tree too deep to remove");
-	int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	if (dup_fd < 0)
-		return berth_err_set(err, errno, "dup");
-	_cleanup_closedir_ DIR *d = fdopendir(dup_fd);
-	if (!d) {
-		close(dup_fd);
-		return berth_err_set(err, errno, "fdopendir");
-	}
+	_cleanup_closedir_ DIR *d = berth_opendir_at(dfd, "directory", err);
+	if (!d)
+		return -1;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))

@@ -2,6 +2,7 @@
 #ifndef BERTH_COMMON_UTIL_H
 #define BERTH_COMMON_UTIL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,10 @@ int berth_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct berth_err 
 
 /* Open (creating if needed, mode 0700) a directory below dirfd; returns the fd. */
 int berth_open_dir_at(int dirfd, const char *path, bool create, struct berth_err *err);
+
+/* A directory stream over a duplicate of dirfd (dirfd stays usable and
+ * owned by the caller), rewound to the start.  what names it in errors. */
+DIR *berth_opendir_at(int dirfd, const char *what, struct berth_err *err);
 
 /* nbytes random bytes as 2*nbytes lowercase hex + NUL into out. */
 int berth_random_hex(char *out, size_t nbytes, struct berth_err *err);

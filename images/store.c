@@ -291,15 +291,9 @@ int berth_refs_all(struct berth_store *s, struct berth_ref **out, size_t *n, str
 {
 	*out = NULL;
 	*n = 0;
-	int dfd = fcntl(s->refs_fd, F_DUPFD_CLOEXEC, 3);
-	if (dfd < 0)
-		return berth_err_set(err, errno, "read %s/refs", s->path);
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return berth_err_set(err, errno, "read %s/refs", s->path);
-	}
-	rewinddir(d);
+	_cleanup_closedir_ DIR *d = berth_opendir_at(s->refs_fd, "image refs", err);
+	if (!d)
+		return -1;
 	struct berth_ref *v = NULL;
 	size_t cnt = 0, cap = 0;
 	struct dirent *de;
@@ -393,15 +387,9 @@ static bool in_set(char **set, size_t n, const char *s)
 /* Remove unlocked leftovers in images/tmp and stale temp files in refs/ and blobs/. */
 static int gc_stale(struct berth_store *s, int dirfd, bool tmpdir, struct berth_err *err)
 {
-	int dfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-	if (dfd < 0)
-		return berth_err_set(err, errno, "scan %s", s->path);
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return berth_err_set(err, errno, "scan %s", s->path);
-	}
-	rewinddir(d);
+	_cleanup_closedir_ DIR *d = berth_opendir_at(dirfd, s->path, err);
+	if (!d)
+		return -1;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -425,15 +413,9 @@ static int gc_stale(struct berth_store *s, int dirfd, bool tmpdir, struct berth_
 static int gc_dir(struct berth_store *s, int dirfd, bool layers, char **keep, size_t nkeep,
 		  struct berth_err *err)
 {
-	int dfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-	if (dfd < 0)
-		return berth_err_set(err, errno, "scan %s", s->path);
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return berth_err_set(err, errno, "scan %s", s->path);
-	}
-	rewinddir(d);
+	_cleanup_closedir_ DIR *d = berth_opendir_at(dirfd, s->path, err);
+	if (!d)
+		return -1;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||

@@ -254,14 +254,9 @@ int berth_ctr_list(const char *root, struct berth_ctr ***out, size_t *n, struct 
 	_cleanup_close_ int cdir = containers_dir(root, false, err);
 	if (cdir < 0)
 		return (err && err->errnum == ENOENT) ? (berth_err_clear(err), 0) : -1;
-	int dfd = fcntl(cdir, F_DUPFD_CLOEXEC, 3);
-	if (dfd < 0)
-		return berth_err_set(err, errno, "list containers");
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return berth_err_set(err, errno, "list containers");
-	}
+	_cleanup_closedir_ DIR *d = berth_opendir_at(cdir, "containers", err);
+	if (!d)
+		return -1;
 	struct berth_ctr **v = NULL;
 	size_t cnt = 0;
 	struct dirent *de;
