@@ -380,10 +380,26 @@ static int ctr_cgroup_destroy(struct berth_ctr *c, const char *cgroup_root, stru
 	return 0;
 }
 
+/* Serialise changes to one container between the `berth run` that owns it
+ * and a concurrent `berth rm -f`: whoever comes second finds the record gone. */
+static int ctr_lock(struct berth_ctr *c, struct berth_err *err)
+{
+	while (flock(c->dirfd, LOCK_EX) < 0) {
+		if (errno != EINTR)
+			return berth_err_set(err, errno, "lock container %s", c->id);
+	}
+	return 0;
+}
+
+static bool ctr_gone(struct berth_ctr *c)
+{
+	return faccessat(c->dirfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+}
+
 int berth_ctr_remove(struct berth_ctr *c, struct berth_err *err)
 {
 	_cleanup_close_ int cdir = containers_dir(c->root, false, err);
-	if (cdir < 0)
+	if (cdir < 0 || ctr_lock(c, err) < 0)
 		return -1;
 	/* Nothing of the container may survive its record: kill every process
 	 * left in its cgroup and remove the cgroup first. */
@@ -400,6 +416,10 @@ int berth_ctr_remove(struct berth_ctr *c, struct berth_err *err)
 
 int berth_ctr_finish(struct berth_ctr *c, int exit_code, struct berth_err *err)
 {
+	if (ctr_lock(c, err) < 0)
+		return -1;
+	if (ctr_gone(c)) /* removed meanwhile (`berth rm -f`): nothing to record */
+		return 0;
 	uint64_t ooms = 0;
 	struct berth_err oerr = {0};
 	if (c->cg_ctr_fd >= 0 && berth_cgroup_oom_kills(c->cg_ctr_fd, &ooms, &oerr) < 0)
