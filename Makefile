@@ -28,6 +28,8 @@ ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
 STATIC_LIBS := -larchive -lseccomp -lcap -lcrypto -lzstd -lz
 LDLIBS     := -lmnl -lcjson -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic -lpthread -lm
 
+# Unit tests also use libarchive's writer (gzip, zstd, ...): link them dynamically.
+TEST_LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 MODULES    := common images runtime netns scheduler
@@ -82,7 +84,7 @@ bin/berth: $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS)) $(LIBS)
 # against every module library (the linker only pulls what a test uses).
 $(BUILD)/tests/%: tests/unit/%.c $(SAN_LIBS) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_LIBS) $(LDLIBS) -lcmocka
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_LIBS) $(TEST_LDLIBS) -lcmocka
 
 # The in-container probe: static, so it runs in a busybox-only rootfs.
 $(BUILD)/probe: tests/probe/probe.c

@@ -42,7 +42,6 @@
 
 #define CGROUP_MNT "/sys/fs/cgroup"
 #define NEEDED "cpu memory pids"
-#define ENABLE_NEEDED "+cpu +memory +pids"
 #define HOW_TO_ENABLE                                                                   \
 	"boot the kernel with systemd.unified_cgroup_hierarchy=1 (or cgroup_no_v1=all) " \
 	"to get the unified cgroup v2 hierarchy"
@@ -181,7 +180,7 @@ static int enable_children(int cgfd, struct berth_err *err)
 	if (berth_cgroup_write_file(cgfd, "cgroup.subtree_control", want, err) < 0) {
 		char where[256];
 		fd_path(cgfd, where, sizeof(where));
-		if (err->errnum == EBUSY)
+		if (err && err->errnum == EBUSY)
 			return berth_err_wrap(err,
 					      "cgroup %s holds processes, so cgroup v2 cannot give its "
 					      "children controllers (move them into a leaf cgroup)",
@@ -201,7 +200,8 @@ static int refuse(struct berth_err *err, const char *found)
 		      "cgroup v2 is not usable: %s; berth needs the cpu, memory and pids "
 		      "controllers on cgroup2 and never runs a task unconfined: %s",
 		      found, HOW_TO_ENABLE);
-	err->errnum = EOPNOTSUPP;
+	if (err)
+		err->errnum = EOPNOTSUPP;
 	return -1;
 }
 
@@ -262,9 +262,7 @@ static int check_controllers(int parentfd, const char *shown, struct berth_err *
 	char v1[64], found[512];
 	v1_bound(v1, sizeof(v1));
 	snprintf(found, sizeof(found), "cgroup2 at %s has controllers \"%s\" but berth needs " NEEDED
-		 "%s%s", shown, have, v1[0] ? " (bound to cgroup v1: " : "", v1);
-	if (v1[0])
-		snprintf(found + strlen(found), sizeof(found) - strlen(found), ")");
+		 "%s%s%s", shown, have, v1[0] ? " (bound to cgroup v1: " : "", v1, v1[0] ? ")" : "");
 	return refuse(err, found);
 }
 
@@ -324,19 +322,14 @@ static bool xattr_is_one(int fd, const char *name)
 	return n == 1 && v[0] == '1';
 }
 
-/* The fd of our own cgroup when systemd delegated it to us with the
- * controllers berth needs; -2 when not delegated; -1 on error. */
-static int open_delegated(int mntfd, char *shown, size_t len, struct berth_err *err)
+/* The cgroup mntfd/rel (rel without the leading '/') when systemd
+ * delegated it with the controllers berth needs, else -1. */
+static int open_if_delegated(int mntfd, const char *rel)
 {
-	char own[4096];
-	if (own_cgroup(own, sizeof(own), err) < 0)
-		return -1;
-	if (strcmp(own, "/") == 0 || own[0] != '/' || strstr(own, " (deleted)"))
-		return -2;
-	int fd = berth_openat2(mntfd, own + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
+	int fd = berth_openat2(mntfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
 			       RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
 	if (fd < 0)
-		return -2; /* e.g. another cgroup namespace's view */
+		return -1; /* e.g. another cgroup namespace's view */
 	_cleanup_free_ char *have = NULL;
 	struct berth_err ignored;
 	struct statvfs vf;
@@ -347,7 +340,29 @@ static int open_delegated(int mntfd, char *shown, size_t len, struct berth_err *
 		  faccessat(fd, "cgroup.procs", W_OK, AT_EACCESS) == 0;
 	if (!ok) {
 		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The fd of the unit's cgroup when systemd delegated it to us: our own
+ * cgroup, or its parent once berthd sits in the "daemon" leaf.  -2 when not
+ * delegated; -1 on error. */
+static int open_delegated(int mntfd, char *shown, size_t len, struct berth_err *err)
+{
+	char own[4096];
+	if (own_cgroup(own, sizeof(own), err) < 0)
+		return -1;
+	if (strcmp(own, "/") == 0 || own[0] != '/' || strstr(own, " (deleted)"))
 		return -2;
+	int fd = open_if_delegated(mntfd, own + 1);
+	if (fd < 0) {
+		char *slash = strrchr(own, '/');
+		if (slash == own || strcmp(slash, "/daemon") != 0)
+			return -2;
+		*slash = '\0';
+		if ((fd = open_if_delegated(mntfd, own + 1)) < 0)
+			return -2;
 	}
 	snprintf(shown, len, CGROUP_MNT "%s", own);
 	return fd;
@@ -434,6 +449,9 @@ int berth_cgroup_root_open(const char *path, struct berth_err *err)
 
 int berth_cgroup_daemon_leaf(struct berth_err *err)
 {
+	struct berth_err local;
+	if (!err)
+		err = &local;
 	_cleanup_close_ int mnt = open_mnt(err);
 	if (mnt < 0) {
 		if (err->errnum != EOPNOTSUPP)
@@ -475,6 +493,9 @@ int berth_cgroup_daemon_leaf(struct berth_err *err)
 int berth_cgroup_write_limits(int cgfd, const struct berth_cgroup_limits *lim,
 			      struct berth_err *err)
 {
+	struct berth_err local;
+	if (!err)
+		err = &local;
 	if (!lim)
 		return 0;
 	uint64_t period = lim->cpu_period_us ? lim->cpu_period_us : BERTH_CGROUP_DEFAULT_PERIOD_US;
@@ -491,43 +512,39 @@ int berth_cgroup_write_limits(int cgfd, const struct berth_cgroup_limits *lim,
 		return berth_err_set(err, EINVAL, "cpu.weight %" PRIu32 " is outside 1..10000",
 				     lim->cpu_weight);
 
-	char v[64];
-	int r;
+	/* In this order; a NULL value is left alone (0 = "leave the default"). */
+	char cpu[48], weight[16] = "", mem[24] = "max", low[24] = "", pids[24] = "max";
 	if (lim->cpu_quota_us)
-		snprintf(v, sizeof(v), "%" PRIu64 " %" PRIu64, lim->cpu_quota_us, period);
+		snprintf(cpu, sizeof(cpu), "%" PRIu64 " %" PRIu64, lim->cpu_quota_us, period);
 	else
-		snprintf(v, sizeof(v), "max %" PRIu64, period);
-	if ((r = berth_cgroup_write_file(cgfd, "cpu.max", v, err)) < 0)
-		goto fail;
-	if (lim->cpu_weight) {
-		snprintf(v, sizeof(v), "%" PRIu32, lim->cpu_weight);
-		if ((r = berth_cgroup_write_file(cgfd, "cpu.weight", v, err)) < 0)
-			goto fail;
-	}
+		snprintf(cpu, sizeof(cpu), "max %" PRIu64, period);
+	if (lim->cpu_weight)
+		snprintf(weight, sizeof(weight), "%" PRIu32, lim->cpu_weight);
 	if (lim->memory_max)
-		snprintf(v, sizeof(v), "%" PRIu64, lim->memory_max);
-	else
-		snprintf(v, sizeof(v), "max");
-	if ((r = berth_cgroup_write_file(cgfd, "memory.max", v, err)) < 0)
-		goto fail;
-	if (lim->memory_low) {
-		snprintf(v, sizeof(v), "%" PRIu64, lim->memory_low);
-		if ((r = berth_cgroup_write_file(cgfd, "memory.low", v, err)) < 0)
-			goto fail;
-	}
-	/* Without swap accounting (CONFIG_MEMCG_SWAP off, swapaccount=0) there is
-	 * no memory.swap.max and nothing can swap beyond memory.max anyway. */
-	if (lim->memory_swap_off && berth_cgroup_write_file(cgfd, "memory.swap.max", "0", err) < 0 &&
-	    err->errnum != ENOENT) {
-		r = -1;
-		goto fail;
-	}
+		snprintf(mem, sizeof(mem), "%" PRIu64, lim->memory_max);
+	if (lim->memory_low)
+		snprintf(low, sizeof(low), "%" PRIu64, lim->memory_low);
 	if (lim->pids_max)
-		snprintf(v, sizeof(v), "%" PRIu64, lim->pids_max);
-	else
-		snprintf(v, sizeof(v), "max");
-	if ((r = berth_cgroup_write_file(cgfd, "pids.max", v, err)) < 0)
+		snprintf(pids, sizeof(pids), "%" PRIu64, lim->pids_max);
+	const struct {
+		const char *file, *value;
+	} w[] = {
+		{"cpu.max", cpu},
+		{"cpu.weight", weight[0] ? weight : NULL},
+		{"memory.max", mem},
+		{"memory.low", low[0] ? low : NULL},
+		{"memory.swap.max", lim->memory_swap_off ? "0" : NULL},
+		{"pids.max", pids},
+	};
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		if (!w[i].value || berth_cgroup_write_file(cgfd, w[i].file, w[i].value, err) == 0)
+			continue;
+		/* Without swap accounting (CONFIG_MEMCG_SWAP off, swapaccount=0)
+		 * there is no memory.swap.max, and nothing swaps anyway. */
+		if (strcmp(w[i].file, "memory.swap.max") == 0 && err->errnum == ENOENT)
+			continue;
 		goto fail;
+	}
 	return 0;
 fail:;
 	char where[256];
@@ -565,6 +582,9 @@ fail:
 
 int berth_cgroup_oom_kills(int cgfd, uint64_t *count, struct berth_err *err)
 {
+	struct berth_err local;
+	if (!err)
+		err = &local;
 	*count = 0;
 	_cleanup_free_ char *text = NULL;
 	if (berth_read_file_at(cgfd, "memory.events", SMALL_FILE_MAX, &text, NULL, err) < 0) {
@@ -583,22 +603,31 @@ int berth_cgroup_oom_kills(int cgfd, uint64_t *count, struct berth_err *err)
 
 /* ---- kill and remove ----------------------------------------------------------- */
 
+/* Removed meanwhile (e.g. by a concurrent destroy): its files are gone
+ * (ENOENT) or answer ENODEV. */
+static bool cg_gone(int cgfd)
+{
+	return faccessat(cgfd, "cgroup.procs", F_OK, 0) < 0 && (errno == ENOENT || errno == ENODEV);
+}
+
 /* Wait until cgroup.events says "key want", bounded by deadline (monotonic
- * ns).  Returns 1 reached, 0 timed out (*last = last value seen), -1 error.
- * kernfs wakes POLLPRI on every change; the short slices also cover a
- * missed wakeup. */
+ * ns).  Returns 1 reached (or the cgroup was removed meanwhile), 0 timed out
+ * (*last = last value seen), -1 error.  kernfs wakes POLLPRI on every
+ * change; the short slices also cover a missed wakeup. */
 static int wait_event(int cgfd, const char *key, uint64_t want, uint64_t deadline,
 		      uint64_t *last, struct berth_err *err)
 {
 	_cleanup_close_ int fd = openat(cgfd, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return berth_err_set(err, errno, "open cgroup.events");
+		return cg_gone(cgfd) ? 1 : berth_err_set(err, errno, "open cgroup.events");
 	for (;;) {
 		char buf[256];
 		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == ENODEV) /* removed while we waited */
+				return 1;
 			return berth_err_set(err, errno, "read cgroup.events");
 		}
 		buf[n] = '\0';
@@ -636,17 +665,11 @@ static int kill_listed(int cgfd, int depth, struct berth_err *err)
 		if (kill((pid_t)pid, SIGKILL) < 0 && errno != ESRCH)
 			return berth_err_set(err, errno, "kill pid %ld", pid);
 	}
-	int dfd = dup(cgfd);
-	if (dfd < 0)
-		return berth_err_set(err, errno, "dup cgroup fd");
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return berth_err_set(err, errno, "read cgroup directory");
-	}
-	rewinddir(d);
+	_cleanup_closedir_ DIR *d = berth_opendir_at(cgfd, "cgroup directory", err);
+	if (!d)
+		return -1;
 	struct dirent *de;
-	while ((de = readdir(d))) {
+	while ((errno = 0, de = readdir(d))) {
 		if (de->d_type != DT_DIR || !valid_name(de->d_name))
 			continue;
 		_cleanup_close_ int sub = openat(cgfd, de->d_name,
@@ -659,6 +682,8 @@ static int kill_listed(int cgfd, int depth, struct berth_err *err)
 		if (kill_listed(sub, depth + 1, err) < 0)
 			return berth_err_wrap(err, "%s", de->d_name);
 	}
+	if (errno)
+		return berth_err_set(err, errno, "read cgroup directory");
 	return 0;
 }
 
@@ -687,12 +712,20 @@ static int kill_by_freezing(int cgfd, uint64_t deadline, struct berth_err *err)
 
 int berth_cgroup_kill(int cgfd, bool use_freezer, struct berth_err *err)
 {
+	struct berth_err local;
+	if (!err)
+		err = &local;
 	uint64_t deadline = berth_now_ns() + KILL_TIMEOUT_NS;
 	if (use_freezer || berth_cgroup_write_file(cgfd, "cgroup.kill", "1", err) < 0) {
+		if (cg_gone(cgfd)) /* nothing can live in a removed cgroup */
+			goto gone;
 		if (!use_freezer && err->errnum != ENOENT)
 			return -1;
-		if (kill_by_freezing(cgfd, deadline, err) < 0)
+		if (kill_by_freezing(cgfd, deadline, err) < 0) {
+			if (cg_gone(cgfd))
+				goto gone;
 			return -1;
+		}
 	}
 	uint64_t populated = 1;
 	int r = wait_event(cgfd, "populated", 0, deadline, &populated, err);
@@ -703,6 +736,9 @@ int berth_cgroup_kill(int cgfd, bool use_freezer, struct berth_err *err)
 				     "processes still running %llu ms after SIGKILL (populated %" PRIu64
 				     ")",
 				     KILL_TIMEOUT_NS / 1000000, populated);
+	return 0;
+gone:
+	berth_err_clear(err);
 	return 0;
 }
 
@@ -725,7 +761,7 @@ static int remove_tree(int parentfd, const char *name, int depth, uint64_t deadl
 		return berth_err_set(err, errno, "read cgroup directory %s", name);
 	}
 	struct dirent *de;
-	while ((de = readdir(d))) {
+	while ((errno = 0, de = readdir(d))) {
 		if (!valid_name(de->d_name))
 			continue;
 		bool dir = de->d_type == DT_DIR;
@@ -737,6 +773,8 @@ static int remove_tree(int parentfd, const char *name, int depth, uint64_t deadl
 		if (dir && remove_tree(fd, de->d_name, depth + 1, deadline, err) < 0)
 			return berth_err_wrap(err, "%s", name);
 	}
+	if (errno)
+		return berth_err_set(err, errno, "read cgroup directory %s", name);
 	for (;;) {
 		if (unlinkat(parentfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
 			return 0;

@@ -130,6 +130,7 @@ static void run(struct result *r, const char *user, const char *cwd, bool readon
 		.rootfs_fd = rootfs,
 		.rootfs_mountpoint = mnt,
 		.netns_fd = -1,
+		.cgroup_fd = -1,
 		.argv = argv,
 		.envp = envp,
 		.cwd = cwd,
