@@ -12,7 +12,7 @@
  *     >= 251 sets for Delegate=yes, is writable and has cpu, memory and pids
  *     in cgroup.controllers): berthd first moves itself into a "daemon" leaf
  *     (berth_cgroup_daemon_leaf), tasks go below "tasks";
- *   - else /sys/fs/cgroup/berth.
+ *   - else /sys/fs/cgroup/berth (tasks below /sys/fs/cgroup/berth/tasks).
  * A root login shell's session scope is writable too, but not delegated:
  * without the xattr it is never used.
  *
@@ -441,9 +441,14 @@ int berth_cgroup_root_open(const char *path, struct berth_err *err)
 					      shown);
 		return fd;
 	}
-	int fd = open_subtree(mnt, "berth", err);
-	if (fd < 0)
+	/* Tasks live in berth/tasks/, as under a delegated unit, leaving
+	 * berth/ free for a "daemon" leaf when berthd runs without systemd. */
+	_cleanup_close_ int berth = open_subtree(mnt, "berth", err);
+	if (berth < 0)
 		return berth_err_wrap(err, "cgroup " CGROUP_MNT "/berth");
+	int fd = open_subtree(berth, "tasks", err);
+	if (fd < 0)
+		return berth_err_wrap(err, "cgroup " CGROUP_MNT "/berth/tasks");
 	return fd;
 }
 

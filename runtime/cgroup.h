@@ -30,7 +30,7 @@ struct berth_cgroup_limits {
  *  - else, under systemd with a delegated unit (our own cgroup from
  *    /proc/self/cgroup, when its cgroup.controllers lists what we need), a
  *    "tasks" child of it (berthd itself moves to a "daemon" leaf);
- *  - else /sys/fs/cgroup/berth.
+ *  - else /sys/fs/cgroup/berth/tasks.
  * Fails with one clear message when /sys/fs/cgroup is not cgroup2 or the
  * cpu, memory and pids controllers are not available there (saying what was
  * found and how to enable the unified hierarchy, e.g. the kernel command line

@@ -12,7 +12,7 @@ from harness import BERTH, eq, ok, one_line_error, run_all, skip, test  # noqa: 
 import ociimg  # noqa: E402
 
 CG = "/sys/fs/cgroup"
-BERTH_CG = os.path.join(CG, "berth")
+BERTH_CG = os.path.join(CG, "berth", "tasks")
 
 
 def need_v2():
@@ -87,7 +87,7 @@ def limits_written_before_start(t):
         eq(read(os.path.join(d, "pids.max")), "100", "pids.max")
         procs = read(os.path.join(d, "main", "cgroup.procs")).split()
         eq(len(procs), 1, "one process in the container cgroup")
-        eq(read("/proc/%s/cgroup" % procs[0]), "0::/berth/%s/main" % cid, "process cgroup")
+        eq(read("/proc/%s/cgroup" % procs[0]), "0::/berth/tasks/%s/main" % cid, "process cgroup")
         t.berth("rm", "-f", "lim", check=True)
         eq(proc.wait(timeout=30), 137, "killed")
         ok(not os.path.exists(d), "task cgroup removed")
