@@ -13,6 +13,8 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
+static uint32_t weight_of(uint32_t units);
+
 /* Parse "<number>[ ]<suffix>" where number may be a decimal fraction
  * (".25", "0.5", "2"); suffix compared case-insensitively against the
  * accepted list ("" = plain number).  Returns the value and which suffix. */
@@ -135,14 +137,67 @@ void berth_task_limits(const struct berth_task_size *sz, struct berth_cgroup_lim
 		 * reservation (1024 units -> 100, the cgroup default). */
 		uint64_t q = (uint64_t)sz->cpu_units * BERTH_CGROUP_DEFAULT_PERIOD_US / 1024;
 		out->cpu_quota_us = q < 1000 ? 1000 : q; /* the kernel's minimum quota is 1 ms */
-		uint64_t w = ((uint64_t)sz->cpu_units * 100 + 512) / 1024;
-		out->cpu_weight = (uint32_t)(w < 1 ? 1 : w > 10000 ? 10000 : w);
+		out->cpu_weight = weight_of(sz->cpu_units);
 	}
 	if (sz->memory_mib) {
 		out->memory_max = (uint64_t)sz->memory_mib << 20;
 		out->memory_swap_off = true;
 	}
 	out->pids_max = sz->pids_max ? sz->pids_max : BERTH_DEFAULT_PIDS_MAX;
+}
+
+static uint32_t weight_of(uint32_t units)
+{
+	uint64_t w = ((uint64_t)units * 100 + 512) / 1024; /* 1024 units -> 100, the default */
+	return (uint32_t)(w < 1 ? 1 : w > 10000 ? 10000 : w);
+}
+
+void berth_container_limits(const struct berth_container_size *c, struct berth_cgroup_limits *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c->cpu_units)
+		out->cpu_weight = weight_of(c->cpu_units);
+	if (c->memory_mib) {
+		out->memory_max = (uint64_t)c->memory_mib << 20;
+		out->memory_swap_off = true;
+	}
+	if (c->reservation_mib)
+		out->memory_low = (uint64_t)c->reservation_mib << 20;
+}
+
+int berth_containers_fit(const struct berth_task_size *task, const struct berth_container_size *c,
+			 size_t n, struct berth_err *err)
+{
+	uint64_t cpu = 0, mem = 0, res = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = c[i].name ? c[i].name : "?";
+		if (c[i].memory_mib && c[i].reservation_mib > c[i].memory_mib)
+			return berth_err_set(err, EINVAL,
+					     "container \"%s\": memoryReservation %u MiB is above its "
+					     "memory limit %u MiB",
+					     nm, c[i].reservation_mib, c[i].memory_mib);
+		if (task->memory_mib && c[i].memory_mib > task->memory_mib)
+			return berth_err_set(err, EINVAL,
+					     "container \"%s\": memory %u MiB is above the task's %u MiB",
+					     nm, c[i].memory_mib, task->memory_mib);
+		cpu += c[i].cpu_units;
+		mem += c[i].memory_mib;
+		res += c[i].reservation_mib;
+	}
+	if (task->cpu_units && cpu > task->cpu_units)
+		return berth_err_set(err, EINVAL,
+				     "the containers ask for %llu CPU units in all, above the task's %u",
+				     (unsigned long long)cpu, task->cpu_units);
+	if (task->memory_mib && mem > task->memory_mib)
+		return berth_err_set(err, EINVAL,
+				     "the containers' memory adds up to %llu MiB, above the task's %u MiB",
+				     (unsigned long long)mem, task->memory_mib);
+	if (task->memory_mib && res > task->memory_mib)
+		return berth_err_set(err, EINVAL,
+				     "the containers' memoryReservation adds up to %llu MiB, above the "
+				     "task's %u MiB",
+				     (unsigned long long)res, task->memory_mib);
+	return 0;
 }
 
 int berth_capacity_host(uint32_t reserve_mib, struct berth_capacity *out, struct berth_err *err)

@@ -4,6 +4,7 @@
 #define BERTH_SCHEDULER_RESOURCES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -30,6 +31,28 @@ struct berth_task_size {
  * (proportional, 1024 units -> 100, clamped 1..10000); memory -> memory.max
  * with swap off. */
 void berth_task_limits(const struct berth_task_size *sz, struct berth_cgroup_limits *out);
+
+/* One container of a task (ECS containerDefinitions[].cpu/memory/
+ * memoryReservation; 0 = not given). */
+struct berth_container_size {
+	const char *name;
+	uint32_t cpu_units;
+	uint32_t memory_mib;      /* hard limit */
+	uint32_t reservation_mib; /* soft limit */
+};
+
+/* Containers share the task's CPU cap by weight (cpu.weight proportional to
+ * their units; a container without units gets the default weight) and get
+ * memory.max / memory.low from memory / memoryReservation.  The task
+ * cgroup above them holds the hard caps. */
+void berth_container_limits(const struct berth_container_size *c, struct berth_cgroup_limits *out);
+
+/* The containers must fit the task: sums of cpu, of memory and of
+ * memoryReservation each at most the task's size (where the task has one),
+ * and no container's memory above the task's; a reservation above the
+ * container's own hard limit is refused too. */
+int berth_containers_fit(const struct berth_task_size *task, const struct berth_container_size *c,
+			 size_t n, struct berth_err *err);
 
 /* Host capacity: nproc x 1024 units; MemTotal minus the host reserve. */
 struct berth_capacity {

@@ -147,12 +147,51 @@ static void admission(void **state)
 	assert_int_equal(host2.reserved_memory_mib, 1000);
 }
 
+static void container_limits_and_fit(void **state)
+{
+	(void)state;
+	struct berth_cgroup_limits l;
+	struct berth_container_size a = {.name = "web", .cpu_units = 512, .memory_mib = 256,
+					 .reservation_mib = 128};
+	berth_container_limits(&a, &l);
+	assert_int_equal(l.cpu_weight, 50);
+	assert_int_equal(l.cpu_quota_us, 0); /* the cap is the task's */
+	assert_int_equal(l.memory_max, 256ull << 20);
+	assert_int_equal(l.memory_low, 128ull << 20);
+	struct berth_container_size b = {.name = "side"};
+	berth_container_limits(&b, &l);
+	assert_int_equal(l.cpu_weight, 0);
+	assert_int_equal(l.memory_max, 0);
+
+	struct berth_task_size task = {.cpu_units = 1024, .memory_mib = 512};
+	struct berth_err e = {0};
+	struct berth_container_size two[] = {{.name = "a", .cpu_units = 512, .memory_mib = 256},
+					     {.name = "b", .cpu_units = 512, .memory_mib = 256}};
+	assert_int_equal(berth_containers_fit(&task, two, 2, &e), 0);
+	two[1].cpu_units = 513;
+	assert_int_equal(berth_containers_fit(&task, two, 2, &e), -1);
+	assert_non_null(strstr(e.msg, "1025"));
+	two[1].cpu_units = 512;
+	two[1].memory_mib = 300;
+	assert_int_equal(berth_containers_fit(&task, two, 2, &e), -1);
+	assert_non_null(strstr(e.msg, "556"));
+	struct berth_container_size big = {.name = "big", .memory_mib = 1024};
+	assert_int_equal(berth_containers_fit(&task, &big, 1, &e), -1);
+	assert_non_null(strstr(e.msg, "\"big\""));
+	struct berth_container_size bad = {.name = "r", .memory_mib = 100, .reservation_mib = 200};
+	assert_int_equal(berth_containers_fit(&task, &bad, 1, &e), -1);
+	assert_non_null(strstr(e.msg, "memoryReservation"));
+	struct berth_task_size unsized = {0};
+	struct berth_container_size any = {.name = "x", .cpu_units = 99999, .memory_mib = 99999};
+	assert_int_equal(berth_containers_fit(&unsized, &any, 1, &e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cpu_strings),     cmocka_unit_test(memory_strings),
 		cmocka_unit_test(fargate_pairs),   cmocka_unit_test(limits_from_size),
-		cmocka_unit_test(admission),
+		cmocka_unit_test(admission),       cmocka_unit_test(container_limits_and_fit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
