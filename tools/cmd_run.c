@@ -47,6 +47,7 @@ static void run_usage(FILE *f)
 		"      --memory SIZE     memory for the task: MiB (\"512\") or \"1 GB\"; a hard\n"
 		"                        limit (no swap) and a reservation\n"
 		"      --pids-limit N    most processes the task may hold (default 4096)\n"
+		"      --fargate         require one of Fargate's valid --cpu/--memory pairs\n"
 		"      --rootfs DIR      use a plain directory as the root instead of an image\n"
 		"                        (then IMAGE is omitted and CMD is required)\n"
 		"\n"
@@ -168,6 +169,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{"cpu", required_argument, NULL, 'C'},
 		{"memory", required_argument, NULL, 'M'},
 		{"pids-limit", required_argument, NULL, 'P'},
+		{"fargate", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -176,7 +178,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	struct berth_err perr = {0};
 	_cleanup_free_ char **envs = calloc((size_t)argc + 1, sizeof(char *));
 	size_t nenv = 0;
-	bool interactive = false;
+	bool interactive = false, fargate = false;
 	int o;
 	if (!envs) {
 		fprintf(stderr, "berth: out of memory\n");
@@ -203,6 +205,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			if (berth_parse_memory_mib(optarg, "--memory", &ro.memory_mib, &perr) < 0)
 				return cli_fail(&perr, BERTH_EXIT_FAIL);
 			break;
+		case 'G': fargate = true; break;
 		case 'P': {
 			char *end = NULL;
 			errno = 0;
@@ -222,6 +225,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		}
 	}
 	ro.env = envs;
+	if (fargate && berth_fargate_check(ro.cpu_units, ro.memory_mib, &perr) < 0)
+		return cli_fail(&perr, BERTH_EXIT_FAIL);
 	if (!ro.rootfs_dir) {
 		if (optind >= argc) {
 			cli_usage_error("run", "missing IMAGE");
