@@ -207,14 +207,14 @@ def bad_sizes_are_refused(t):
 @test
 def fargate_pairs_enforced_on_request(t):
     load(t)
-    p = t.berth("run", "--rm", "--fargate", "--cpu", "256", "--memory", "4096", "busybox", "true")
+    p = t.berth("run", "--rm", "--fargate", "--cpu", "256", "--memory", "1536", "busybox", "true")
     one_line_error(p, "Invalid 'cpu' setting for task.")
     p = t.berth("run", "--rm", "--fargate", "--memory", "512", "busybox", "true")
     one_line_error(p, "Invalid 'cpu' setting for task.")
     p = t.berth("run", "--rm", "--fargate", "--cpu", "0.25 vCPU", "--memory", "0.5 GB",
                 "busybox", "true")
     eq(p.returncode, 0, p.stderr)
-    p = t.berth("run", "--rm", "--cpu", "256", "--memory", "4096", "busybox", "true")
+    p = t.berth("run", "--rm", "--cpu", "256", "--memory", "1536", "busybox", "true")
     eq(p.returncode, 0, "without --fargate any size that fits runs: %s" % p.stderr)
 
 
