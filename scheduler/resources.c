@@ -63,9 +63,12 @@ int berth_parse_cpu_units(const char *s, const char *field, uint32_t *units, str
 	double u = which == 1 ? v * 1024.0 : v;
 	if (which == 0 && floor(v) != v)
 		return berth_err_set(err, EINVAL, "%s \"%s\": CPU units must be a whole number", field, s);
-	if (u < 1 || u > 192.0 * 1024)
-		return berth_err_set(err, EINVAL, "%s \"%s\": must be between 1 unit and 192 vCPU", field,
-				     s);
+	/* ECS's floor for a task: below 128 units (1/8 CPU) even the
+	 * container's own setup, which runs inside its cgroup, crawls. */
+	if (u < 128 || u > 192.0 * 1024)
+		return berth_err_set(err, EINVAL,
+				     "%s \"%s\": must be between 128 units (0.125 vCPU) and 192 vCPU",
+				     field, s);
 	*units = (uint32_t)llround(u);
 	return 0;
 }

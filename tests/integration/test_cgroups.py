@@ -178,14 +178,14 @@ def admission_refuses_what_does_not_fit(t):
     proc = start_bg(t, "--name", "big", "--cpu", str(all_units), "busybox", "sleep", "60")
     try:
         wait_running(t, "big")
-        p = t.berth("run", "--rm", "--cpu", "1", "busybox", "true")
+        p = t.berth("run", "--rm", "--cpu", "128", "busybox", "true")
         line = one_line_error(p, "RESOURCE:CPU")
         ok(str(all_units) in line, line)
         p = t.berth("run", "--rm", "busybox", "true")
         eq(p.returncode, 0, "a task without a reservation still fits: %s" % p.stderr)
         t.berth("rm", "-f", "big", check=True)
         proc.wait(timeout=30)
-        p = t.berth("run", "--rm", "--cpu", "1", "busybox", "true")
+        p = t.berth("run", "--rm", "--cpu", "128", "busybox", "true")
         eq(p.returncode, 0, "fits once the first task is gone: %s" % p.stderr)
     finally:
         if proc.poll() is None:

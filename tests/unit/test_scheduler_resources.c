@@ -42,6 +42,9 @@ static void cpu_strings(void **state)
 	assert_int_equal(cpu("1 cores"), 0);
 	assert_int_equal(cpu(""), 0);
 	assert_int_equal(cpu("1000 vCPU"), 0);
+	assert_int_equal(cpu("127"), 0);
+	assert_int_equal(cpu("128"), 128);
+	assert_int_equal(cpu("0.125 vCPU"), 128);
 	struct berth_err e = {0};
 	uint32_t u;
 	assert_int_equal(berth_parse_cpu_units("lots", "--cpu", &u, &e), -1);
