@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/trace.h"
 #include "common/util.h"
 #include "runtime/internal.h"
 #include "runtime/runtime.h"
@@ -540,6 +541,7 @@ int berth_spawn(const struct berth_container_spec *spec, struct berth_proc *out,
 	if (pid == 0)
 		child_main(&c);
 	int clone_errno = errno;
+	berth_trace("clone3_returned");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(sv[1]);
 	sock = sv[0];
@@ -616,6 +618,7 @@ int berth_spawn(const struct berth_container_spec *spec, struct berth_proc *out,
 			      how);
 		goto out_caps;
 	}
+	berth_trace("exec_confirmed");
 	out->pid = (pid_t)pid;
 	out->pidfd = pidfd;
 	ret = 0;

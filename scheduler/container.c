@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/cleanup.h"
+#include "common/trace.h"
 #include "common/util.h"
 #include "images/images.h"
 #include "runtime/cgroup.h"
@@ -567,6 +568,7 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 	int rootfs_fd = -1, lockfd = -1, rc = -1;
 	char mountpoint[PATH_MAX];
 
+	berth_trace("run_accepted");
 	_cleanup_close_ int cdir = containers_dir(root, true, err);
 	if (cdir < 0)
 		return -1;
@@ -583,6 +585,7 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 	}
 	if (berth_ctr_spec_build(o, img, &cs, err) < 0)
 		goto out;
+	berth_trace("image_ready");
 
 	/* Names are unique: serialise creation on the containers lock. */
 	lockfd = openat(cdir, "../containers.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -612,6 +615,7 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 	c->status = BERTH_CTR_CREATED;
 	if (ctr_admit_and_cgroup(c, o, err) < 0 || ctr_save(c, err) < 0)
 		goto fail;
+	berth_trace("cgroup_ready");
 	close(lockfd);
 	lockfd = -1;
 	berth_store_release(store);
@@ -625,6 +629,7 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 			: berth_rootfs_from_dir(o->rootfs_dir, err);
 	if (rootfs_fd < 0)
 		goto fail;
+	berth_trace("rootfs_mounted");
 
 	const struct berth_seccomp *sc = NULL;
 	char cache[PATH_MAX];
@@ -632,6 +637,7 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 	if (berth_mkdir_p_at(AT_FDCWD, cache, 0700, err) < 0 ||
 	    berth_seccomp_default(cache, &sc, err) < 0)
 		goto fail;
+	berth_trace("seccomp_ready");
 
 	snprintf(cs.hostname, sizeof(cs.hostname), "%.12s", c->id);
 	struct berth_container_spec spec = {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/trace.h"
 #include "common/util.h"
 #include "scheduler/container.h"
 #include "scheduler/resources.h"
@@ -131,6 +132,7 @@ static int supervise(struct berth_proc *proc, int sfd, struct relay *out, size_t
 		if (!exited && (p[1].revents & (POLLIN | POLLHUP))) {
 			if (berth_proc_wait(proc, exit_code, err) < 0)
 				return -1;
+			berth_trace("exited");
 			exited = true;
 		}
 		if (p[2].revents & (POLLIN | POLLHUP)) {
@@ -311,6 +313,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	struct berth_err ferr = {0};
 	if (berth_ctr_finish(ctr, code, &ferr) < 0)
 		fprintf(stderr, "berth: warning: %s\n", ferr.msg);
+	berth_trace("finished");
 	if (ctr->reason)
 		fprintf(stderr, "berth: container %.12s stopped: %s\n", ctr->id, ctr->reason);
 	berth_ctr_free(ctr);
