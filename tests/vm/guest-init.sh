@@ -38,7 +38,23 @@ mnt() { # mnt TYPE SOURCE TARGET OPTIONS
 mnt devpts devpts /dev/pts nosuid,noexec,gid=5,mode=0620,ptmxmode=0666
 mnt tmpfs shm /dev/shm nosuid,nodev,mode=1777
 mnt mqueue mqueue /dev/mqueue nosuid,nodev,noexec
+# The repository (with the kernel tree in build/vm) may itself live under the
+# host's /tmp (a CI clone, say): keep it visible below the guest's fresh /tmp.
+repo=
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in berthvm_init=*) repo=${arg#berthvm_init=}; repo=${repo%/tests/vm/guest-init.sh} ;; esac
+done
+keep=
+case "$repo" in
+/tmp/*)
+	keep=/.berth-repo
+	mkdir -p $keep && mount -o bind "$repo" $keep || die "cannot keep $repo visible"
+	;;
+esac
 mnt tmpfs tmp /tmp nosuid,nodev,mode=1777
+if [ -n "$keep" ]; then
+	mkdir -p "$repo" && mount -o bind $keep "$repo" || die "cannot bind $repo back under /tmp"
+fi
 # cgroup v2, unified, mounted the way systemd mounts it on a production host.
 mnt cgroup2 cgroup2 /sys/fs/cgroup nosuid,nodev,noexec,relatime,nsdelegate,memory_recursiveprot
 # berth's state needs a filesystem with overlayfs upper dirs and trusted.*
