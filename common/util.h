@@ -15,7 +15,7 @@
 
 /* Streaming SHA-256 (OpenSSL libcrypto underneath). */
 struct berth_sha256 {
-	void *ctx; /* EVP_MD_CTX */
+	void *ctx; /* SHA256_CTX */
 };
 int berth_sha256_init(struct berth_sha256 *h, struct berth_err *err);
 void berth_sha256_update(struct berth_sha256 *h, const void *buf, size_t len);
