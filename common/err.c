@@ -6,16 +6,22 @@
 
 int berth_err_set(struct berth_err *err, int errnum, const char *fmt, ...)
 {
-	if (!err)
-		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	berth_err_vset(err, errnum, true, fmt, ap);
 	va_end(ap);
+	return -1;
+}
+
+int berth_err_vset(struct berth_err *err, int errnum, bool describe, const char *fmt, va_list ap)
+{
+	if (!err)
+		return -1;
+	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (n < 0)
 		err->msg[0] = '\0';
 	err->errnum = errnum;
-	if (errnum > 0) {
+	if (describe && errnum > 0) {
 		size_t len = strlen(err->msg);
 		if (len < sizeof(err->msg))
 			snprintf(err->msg + len, sizeof(err->msg) - len, ": %s", strerror(errnum));

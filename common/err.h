@@ -9,6 +9,8 @@
 #ifndef BERTH_COMMON_ERR_H
 #define BERTH_COMMON_ERR_H
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define BERTH_ERR_MSG_MAX 1024
@@ -22,6 +24,11 @@ struct berth_err {
  * appended.  Always returns -1 so call sites can `return berth_err_set(...)`. */
 int berth_err_set(struct berth_err *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* berth_err_set with a va_list; describe = false stores errnum without
+ * appending strerror (for the container child, which reports the number and
+ * lets the parent describe it). */
+int berth_err_vset(struct berth_err *err, int errnum, bool describe, const char *fmt, va_list ap);
 
 /* Prefix the existing message with a formatted context and ": ".
  * Returns -1. */

@@ -40,15 +40,10 @@ const char *berth_sync_step_name(enum berth_sync_step step)
 
 int berth_child_err(struct berth_err *err, int errnum, const char *fmt, ...)
 {
-	if (!err)
-		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	berth_err_vset(err, errnum, false, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		err->msg[0] = '\0';
-	err->errnum = errnum;
 	return -1;
 }
 
