@@ -6,7 +6,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BERTH, eq, ok, one_line_error, run_all, test  # noqa: E402
+from harness import BERTH, eq, ok, one_line_error, run_all, skip, test  # noqa: E402
 import ociimg  # noqa: E402
 
 
@@ -182,6 +182,34 @@ def corrupt_record_is_skipped(t):
     eq(p.returncode, 0, p.stderr)
     ok("good" in p.stdout, p.stdout)
     ok("0" * 32 in p.stderr and "corrupt" in p.stderr, "reported: %r" % p.stderr)
+
+
+@test
+def stdin_only_with_interactive(t):
+    load_busybox(t)
+    p = t.berth("run", "--rm", "-i", "busybox", "sh", "-c", "cat; echo end", input="from stdin\n")
+    eq(p.returncode, 0, p.stderr)
+    eq(p.stdout, "from stdin\nend\n", "stdin passed with -i")
+    p = t.berth("run", "--rm", "busybox", "sh", "-c", "cat; echo end", input="ignored\n")
+    eq(p.stdout, "end\n", "without -i the container's stdin is empty")
+
+
+@test
+def terminal_is_relayed_not_shared(t):
+    """With berth's stdout on a terminal, the container gets a pipe that
+    berth relays: it must never hold the host's tty (TIOCSTI and friends)."""
+    if not os.path.exists("/usr/bin/script"):
+        skip("util-linux script(1) not installed")
+    load_busybox(t)
+    probe = ("for fd in 0 1 2; do [ -t $fd ] && echo fd$fd=tty || echo fd$fd=notty; done; "
+             "echo to-stderr >&2; exit 5")
+    cmd = "%s --root %s run --rm busybox sh -c '%s'" % (BERTH, t.root, probe)
+    p = subprocess.run(["/usr/bin/script", "-qec", cmd, "/dev/null"], capture_output=True,
+                       text=True, timeout=120, stdin=subprocess.DEVNULL)
+    eq(p.returncode, 5, "exit code through script(1): %r %r" % (p.stdout, p.stderr))
+    for fd in (0, 1, 2):
+        ok("fd%d=notty" % fd in p.stdout, "container fd %d is no terminal: %r" % (fd, p.stdout))
+    ok("to-stderr" in p.stdout, "stderr relayed to the terminal: %r" % p.stdout)
 
 
 if __name__ == "__main__":
