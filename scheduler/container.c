@@ -439,8 +439,10 @@ int berth_ctr_finish(struct berth_ctr *c, int exit_code, struct berth_err *err)
 	return ctr_save(c, err);
 }
 
-int berth_ctr_reserved(const char *root, uint32_t *cpu_units, uint32_t *memory_mib,
-		       size_t *running, struct berth_err *err)
+/* One pass over the records: the reservations of live containers and, when
+ * name is given, whether a container already holds that exact name. */
+static int ctr_scan(const char *root, const char *name, uint32_t *cpu_units, uint32_t *memory_mib,
+		    size_t *running, struct berth_err *err)
 {
 	struct berth_ctr **v = NULL;
 	size_t n = 0;
@@ -448,12 +450,18 @@ int berth_ctr_reserved(const char *root, uint32_t *cpu_units, uint32_t *memory_m
 		return -1;
 	uint64_t cpu = 0, mem = 0;
 	size_t live = 0;
+	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i]->status != BERTH_CTR_EXITED) {
 			cpu += v[i]->cpu_units;
 			mem += v[i]->memory_mib;
 			live++;
 		}
+		if (name && rc == 0 && v[i]->name && !strcmp(v[i]->name, name))
+			rc = berth_err_set(err, EEXIST,
+					   "--name \"%s\": container %.12s already has that name; "
+					   "remove it with 'berth rm %s' or choose another",
+					   name, v[i]->id, name);
 		berth_ctr_free(v[i]);
 	}
 	free(v);
@@ -461,13 +469,19 @@ int berth_ctr_reserved(const char *root, uint32_t *cpu_units, uint32_t *memory_m
 	*memory_mib = mem > UINT32_MAX ? UINT32_MAX : (uint32_t)mem;
 	if (running)
 		*running = live;
-	return 0;
+	return rc;
+}
+
+int berth_ctr_reserved(const char *root, uint32_t *cpu_units, uint32_t *memory_mib,
+		       size_t *running, struct berth_err *err)
+{
+	return ctr_scan(root, NULL, cpu_units, memory_mib, running, err);
 }
 
 /* Admission and the task's cgroups, with the containers lock held so
  * concurrent runs see each other's reservations. */
 static int ctr_admit_and_cgroup(struct berth_ctr *c, const struct berth_run_opts *o,
-				struct berth_err *err)
+				uint32_t used_cpu, uint32_t used_mib, struct berth_err *err)
 {
 	struct berth_task_size want = {
 		.cpu_units = o->cpu_units,
@@ -475,9 +489,7 @@ static int ctr_admit_and_cgroup(struct berth_ctr *c, const struct berth_run_opts
 		.pids_max = o->pids_max,
 	};
 	struct berth_capacity cap;
-	uint32_t used_cpu = 0, used_mib = 0;
 	if (berth_capacity_host(o->memory_reserve_mib, &cap, err) < 0 ||
-	    berth_ctr_reserved(c->root, &used_cpu, &used_mib, NULL, err) < 0 ||
 	    berth_admit(&cap, used_cpu, used_mib, &want, err) < 0)
 		return -1;
 	c->cpu_units = o->cpu_units;
@@ -497,7 +509,7 @@ static int ctr_admit_and_cgroup(struct berth_ctr *c, const struct berth_run_opts
 	return 0;
 }
 
-static int check_name(int cdir, const char *root, const char *name, struct berth_err *err)
+static int valid_name(const char *name, struct berth_err *err)
 {
 	if (!name)
 		return 0;
@@ -513,17 +525,6 @@ static int check_name(int cdir, const char *root, const char *name, struct berth
 					     "--name \"%s\": use letters, digits, '_', '.' and '-' "
 					     "(starting with a letter or digit)",
 					     name);
-	}
-	(void)cdir;
-	struct berth_ctr *c = NULL;
-	struct berth_err ferr = {0};
-	if (berth_ctr_find(root, name, &c, &ferr) == 0) {
-		int r = berth_err_set(err, EEXIST,
-				      "--name \"%s\": container %.12s already has that name; "
-				      "remove it with 'berth rm %s' or choose another",
-				      name, c->id, name);
-		berth_ctr_free(c);
-		return r;
 	}
 	return 0;
 }
@@ -583,7 +584,7 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 		if (berth_image_get(store, o->image, &img, err) < 0)
 			goto out;
 	}
-	if (berth_ctr_spec_build(o, img, &cs, err) < 0)
+	if (valid_name(o->name, err) < 0 || berth_ctr_spec_build(o, img, &cs, err) < 0)
 		goto out;
 	berth_trace("image_ready");
 
@@ -593,27 +594,23 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 		berth_err_set(err, errno, "lock %s/containers.lock", root);
 		goto out;
 	}
-	if (check_name(cdir, root, o->name, err) < 0)
+	uint32_t used_cpu = 0, used_mib = 0;
+	if (ctr_scan(root, o->name, &used_cpu, &used_mib, NULL, err) < 0)
 		goto out;
 	if (ctr_new(root, cdir, o, &c, err) < 0)
 		goto out;
-	if (!(c->image = strdup(o->image ? o->image : "")) ||
-	    (img && !(c->image_id = strdup(img->config_digest))) ||
+	if (o->image)
+		c->image = strdup(o->image);
+	else if (asprintf(&c->image, "rootfs:%s", o->rootfs_dir) < 0)
+		c->image = NULL; /* asprintf leaves it undefined on failure */
+	if (!c->image || (img && !(c->image_id = strdup(img->config_digest))) ||
 	    !(c->command = berth_strv_dup(cs.argv, err)) ||
 	    !(c->layers = berth_strv_dup(img ? img->layers : NULL, err))) {
 		berth_err_set(err, ENOMEM, "new container");
 		goto fail;
 	}
-	if (o->rootfs_dir) {
-		free(c->image);
-		if (asprintf(&c->image, "rootfs:%s", o->rootfs_dir) < 0) {
-			c->image = NULL;
-			berth_err_set(err, ENOMEM, "new container");
-			goto fail;
-		}
-	}
 	c->status = BERTH_CTR_CREATED;
-	if (ctr_admit_and_cgroup(c, o, err) < 0 || ctr_save(c, err) < 0)
+	if (ctr_admit_and_cgroup(c, o, used_cpu, used_mib, err) < 0 || ctr_save(c, err) < 0)
 		goto fail;
 	berth_trace("cgroup_ready");
 	close(lockfd);
