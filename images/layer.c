@@ -145,15 +145,12 @@ static int account_raw(struct layer_stream *st, const void *buf, size_t n)
 	return 0;
 }
 
-/* Make sure unread input is buffered: 1 = some, 0 = end of file, -1 = error. */
-static int fill_input(struct layer_stream *st)
+/* One read of the blob into buf, hashed and counted: bytes read, 0 at end
+ * of file (in_eof set), -1 on error. */
+static ssize_t read_raw(struct layer_stream *st, unsigned char *buf, size_t cap)
 {
-	if (st->in_pos < st->in_len)
-		return 1;
-	if (st->in_eof)
-		return 0;
 	for (;;) {
-		ssize_t r = read(st->fd, st->inbuf, IN_BUF_SIZE);
+		ssize_t r = read(st->fd, buf, cap);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -163,10 +160,23 @@ static int fill_input(struct layer_stream *st)
 			st->in_eof = true;
 			return 0;
 		}
-		st->in_pos = 0;
-		st->in_len = (size_t)r;
-		return account_raw(st, st->inbuf, (size_t)r) < 0 ? -1 : 1;
+		return account_raw(st, buf, (size_t)r) < 0 ? -1 : r;
 	}
+}
+
+/* Make sure unread input is buffered: 1 = some, 0 = end of file, -1 = error. */
+static int fill_input(struct layer_stream *st)
+{
+	if (st->in_pos < st->in_len)
+		return 1;
+	if (st->in_eof)
+		return 0;
+	ssize_t r = read_raw(st, st->inbuf, IN_BUF_SIZE);
+	if (r <= 0)
+		return (int)r;
+	st->in_pos = 0;
+	st->in_len = (size_t)r;
+	return 1;
 }
 
 static const char *magic_kind(const unsigned char *p, size_t n)
@@ -184,17 +194,8 @@ static const char *magic_kind(const unsigned char *p, size_t n)
 static int check_magic(struct layer_stream *st)
 {
 	while (st->in_len < 4 && !st->in_eof) {
-		ssize_t r = read(st->fd, st->inbuf + st->in_len, IN_BUF_SIZE - st->in_len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return prod_fail(st, errno, "read layer blob %s", st->blob);
-		}
-		if (r == 0) {
-			st->in_eof = true;
-			break;
-		}
-		if (account_raw(st, st->inbuf + st->in_len, (size_t)r) < 0)
+		ssize_t r = read_raw(st, st->inbuf + st->in_len, IN_BUF_SIZE - st->in_len);
+		if (r < 0)
 			return -1;
 		st->in_len += (size_t)r;
 	}
@@ -228,17 +229,8 @@ static ssize_t produce_none(struct layer_stream *st, unsigned char *out, size_t 
 		st->in_pos += n;
 	}
 	while (n < cap && !st->in_eof) {
-		ssize_t r = read(st->fd, out + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return prod_fail(st, errno, "read layer blob %s", st->blob);
-		}
-		if (r == 0) {
-			st->in_eof = true;
-			break;
-		}
-		if (account_raw(st, out + n, (size_t)r) < 0)
+		ssize_t r = read_raw(st, out + n, cap - n);
+		if (r < 0)
 			return -1;
 		n += (size_t)r;
 	}
