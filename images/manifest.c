@@ -227,6 +227,35 @@ oom:
 	return berth_err_set(err, ENOMEM, "%s", what);
 }
 
+/* Parse the descriptor array `key` of root into a new array *out (count in
+ * *n; partially filled entries are counted so the caller's free releases
+ * them).  At most max entries; empty allowed only when allow_empty. */
+static int desc_array_parse(const cJSON *root, const char *key, const char *what, int max,
+			    bool allow_empty, struct berth_desc **out, size_t *n,
+			    struct berth_err *err)
+{
+	const cJSON *arr = field(root, key);
+	if (!cJSON_IsArray(arr))
+		return berth_err_set(err, 0, "%s: %s must be an array", what, key);
+	int cnt = cJSON_GetArraySize(arr);
+	if (cnt > max)
+		return berth_err_set(err, 0, "%s: too many %s (%d, limit %d)", what, key, cnt, max);
+	if (cnt == 0)
+		return allow_empty ? 0 : berth_err_set(err, 0, "%s lists no images", what);
+	if (!(*out = calloc((size_t)cnt, sizeof(**out))))
+		return berth_err_set(err, ENOMEM, "%s", what);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr) {
+		char role[48];
+		snprintf(role, sizeof(role), "%s[%zu]", key, *n);
+		if (desc_parse(e, what, role, &(*out)[*n], err) < 0)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+
 static bool is_index_mt(const char *mt)
 {
 	return mt && (!strcmp(mt, BERTH_MT_OCI_INDEX) || !strcmp(mt, BERTH_MT_DOCKER_LIST));
@@ -269,27 +298,10 @@ int berth_index_parse(const char *json, size_t len, const char *what, struct ber
 	if (field(root, "config") || field(root, "layers"))
 		return berth_err_set(err, 0, "%s: an image index must not have config or layers "
 				     "(is it a manifest?)", what);
-	const cJSON *ms = field(root, "manifests");
-	if (!cJSON_IsArray(ms))
-		return berth_err_set(err, 0, "%s: manifests must be an array", what);
-	int n = cJSON_GetArraySize(ms);
-	if (n > MAX_DESCRIPTORS)
-		return berth_err_set(err, 0, "%s: too many manifests (%d, limit %d)", what, n,
-				     MAX_DESCRIPTORS);
-	if (n == 0)
-		return berth_err_set(err, 0, "%s lists no images", what);
-	out->manifests = calloc((size_t)n, sizeof(*out->manifests));
-	if (!out->manifests)
-		return berth_err_set(err, ENOMEM, "%s", what);
-	const cJSON *e;
-	cJSON_ArrayForEach(e, ms) {
-		char role[48];
-		snprintf(role, sizeof(role), "manifests[%zu]", out->n);
-		if (desc_parse(e, what, role, &out->manifests[out->n], err) < 0) {
-			berth_index_free(out);
-			return -1;
-		}
-		out->n++;
+	if (desc_array_parse(root, "manifests", what, MAX_DESCRIPTORS, false, &out->manifests,
+			     &out->n, err) < 0) {
+		berth_index_free(out);
+		return -1;
 	}
 	return 0;
 }
@@ -336,29 +348,10 @@ int berth_manifest_parse(const char *json, size_t len, const char *what, const c
 		berth_manifest_free(out);
 		return -1;
 	}
-	const cJSON *ls = field(root, "layers");
-	if (!cJSON_IsArray(ls)) {
+	if (desc_array_parse(root, "layers", what, MAX_LAYERS, true, &out->layers, &out->nlayers,
+			     err) < 0) {
 		berth_manifest_free(out);
-		return berth_err_set(err, 0, "%s: layers must be an array", what);
-	}
-	int n = cJSON_GetArraySize(ls);
-	if (n > MAX_LAYERS) {
-		berth_manifest_free(out);
-		return berth_err_set(err, 0, "%s: too many layers (%d, limit %d)", what, n, MAX_LAYERS);
-	}
-	if (n > 0 && !(out->layers = calloc((size_t)n, sizeof(*out->layers)))) {
-		berth_manifest_free(out);
-		return berth_err_set(err, ENOMEM, "%s", what);
-	}
-	const cJSON *e;
-	cJSON_ArrayForEach(e, ls) {
-		char role[32];
-		snprintf(role, sizeof(role), "layers[%zu]", out->nlayers);
-		if (desc_parse(e, what, role, &out->layers[out->nlayers], err) < 0) {
-			berth_manifest_free(out);
-			return -1;
-		}
-		out->nlayers++;
+		return -1;
 	}
 	return 0;
 }
