@@ -9,10 +9,10 @@
 PREFIX     ?= /usr/local
 CC         ?= cc
 BUILD      ?= build
-PKGS       := libseccomp libcap libmnl libcjson libarchive libcrypto zlib libzstd
+PKGS       := libseccomp libcap libmnl libcjson libarchive libcrypto zlib libzstd libnftables
 
 DEB_DEPS := build-essential pkg-config libseccomp-dev libcap-dev libmnl-dev libcjson-dev \
-	    libarchive-dev libssl-dev libzstd-dev zlib1g-dev libcmocka-dev busybox-static \
+	    libarchive-dev libssl-dev libzstd-dev zlib1g-dev libcmocka-dev libnftables-dev busybox-static \
 	    python3 zstd libarchive-tools crun runc
 
 WARN       := -Wall -Wextra -Werror -Wno-format-truncation -Wshadow -Wmissing-prototypes \
@@ -26,7 +26,7 @@ ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
 # doubled the start-up time of every berth command (measured: `berth --help`
 # 11.3 ms dynamic, 4.4 ms like this).  libmnl and libcjson ship no archive.
 STATIC_LIBS := -larchive -lseccomp -lcap -lcrypto -lzstd -lz
-LDLIBS     := -lmnl -lcjson -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic -lpthread -lm
+LDLIBS     := -lmnl -lcjson -lnftables -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic -lpthread -lm
 
 # Unit tests also use libarchive's writer (gzip, zstd, ...): link them dynamically.
 TEST_LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
