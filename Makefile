@@ -13,7 +13,7 @@ PKGS       := libseccomp libcap libmnl libcjson libarchive libcrypto zlib libzst
 
 DEB_DEPS := build-essential pkg-config libseccomp-dev libcap-dev libmnl-dev libcjson-dev \
 	    libarchive-dev libssl-dev libzstd-dev zlib1g-dev libcmocka-dev libnftables-dev busybox-static \
-	    python3 zstd libarchive-tools crun runc
+	    python3 zstd libarchive-tools crun runc iproute2 nftables conntrack
 
 WARN       := -Wall -Wextra -Werror -Wno-format-truncation -Wshadow -Wmissing-prototypes \
 	      -Wstrict-prototypes -Wno-unused-parameter

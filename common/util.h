@@ -69,6 +69,10 @@ char **berth_strv_dup(char *const *v, struct berth_err *err);
 /* Parse a byte size such as "512", "64k", "10M", "8G" (binary units). */
 int berth_parse_size(const char *s, uint64_t *out);
 
+/* Start time of a process (field 22 of /proc/<pid>/stat, clock ticks since
+ * boot), 0 when it is gone: (pid, start) names a process across pid reuse. */
+uint64_t berth_pid_start_time(pid_t pid);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t berth_now_ns(void);
 

@@ -8,12 +8,15 @@
  * reaches it.  All of it is built with netlink (libmnl) and nftables
  * (libnftables); no `ip` or `nft` process is ever run.
  *
- * State (<root>/network/, one flock over all of it):
+ * State (cfg->state_dir, by default /run/berth/net-<bridge prefix>: leases
+ * cannot outlive a reboot, and every berth state root on the host that uses
+ * the same bridges shares it; one flock over all of it):
  *   tasks/<task-id>.json   the lease: written before any side effect
  *   ips/<a.b.c.d>          address reservation (O_EXCL), holds the task id
  *   ports/<proto>-<port>   published host port reservation (O_EXCL)
  *   files/<task-id>/       the task's generated resolv.conf and hosts
  *   subnet                 the subnet chosen when none is configured
+ *   next                   where the round-robin address search resumes
  *
  * netns/ knows nothing about images, containers or the scheduler.
  */
@@ -62,6 +65,7 @@ struct berth_net_config {
 	char **dns_search;        /* search domains; NULL = the host's */
 	bool publish_localhost;   /* published ports also answer on 127.0.0.1 */
 	uint32_t mtu;             /* 0 = the host's default-route interface's */
+	char *state_dir;          /* NULL = /run/berth/net-<bridge_prefix> */
 	struct berth_sg *groups;
 	size_t ngroups;
 };
@@ -117,10 +121,9 @@ struct berth_net_task {
 void berth_net_task_close(struct berth_net_task *t); /* closes fds; does not tear down */
 
 struct berth_net;
-/* Open berth's network state under <root>/network with this configuration.
+/* Open berth's network state (cfg->state_dir) with this configuration.
  * Cheap: no kernel object is touched until the first setup. */
-int berth_net_open(const char *root, const struct berth_net_config *cfg, struct berth_net **out,
-		   struct berth_err *err);
+int berth_net_open(const struct berth_net_config *cfg, struct berth_net **out, struct berth_err *err);
 void berth_net_close(struct berth_net *n);
 
 /* Give a task its network.  On failure nothing is left: no lease, no
@@ -152,8 +155,11 @@ struct berth_net_lease {
 void berth_net_lease_free(struct berth_net_lease *l);
 
 /* Read one task's lease; returns 0 and fills *out, or 1 when there is none. */
-int berth_net_lease_get(const char *root, const char *task_id, struct berth_net_lease *out,
+int berth_net_lease_get(struct berth_net *n, const char *task_id, struct berth_net_lease *out,
 			struct berth_err *err);
+/* Every lease (for `berth network ls` and tests); *out is an array of *n. */
+int berth_net_leases(struct berth_net *n, struct berth_net_lease **out, size_t *count, struct berth_err *err);
+void berth_net_leases_free(struct berth_net_lease *l, size_t count);
 
 /* "a.b.c.d" of a host-order address into buf (16 bytes). */
 const char *berth_ip_str(uint32_t ip, char buf[16]);

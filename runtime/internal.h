@@ -51,6 +51,8 @@ int berth_mnt_dev(struct berth_mnt *m, struct berth_err *err);
 /* MASK: masked paths (/dev/null or an empty read-only tmpfs) and read-only
  * paths below /proc and /sys. */
 int berth_mnt_mask(struct berth_mnt *m, struct berth_err *err);
+/* BINDS: attach each bind's detached mount on its target below m->root. */
+int berth_mnt_binds(struct berth_mnt *m, const struct berth_bind *b, size_t n, struct berth_err *err);
 /* PIVOT: pivot_root into m->root and detach the old root; cwd becomes "/". */
 int berth_mnt_pivot(struct berth_mnt *m, struct berth_err *err);
 /* READONLY: remount the (already pivoted) root mount read-only. */

@@ -488,6 +488,115 @@ out:
 
 /* ---- PIVOT / READONLY ------------------------------------------------------ */
 
+/* ---- BINDS ------------------------------------------------------------------ */
+
+/* Create the missing parents of path below root (no symlinks followed while
+ * creating: each component is resolved inside the root). */
+static int make_parents(int root, const char *path, struct berth_err *err)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = strchr(buf + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		int fd = berth_openat2(root, buf, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		if (fd >= 0) {
+			close(fd);
+		} else if (errno != ENOENT) {
+			return berth_child_err(err, errno, "open %s in the container", buf);
+		} else {
+			char *slash = strrchr(buf, '/');
+			*slash = '\0';
+			_cleanup_close_ int dfd = berth_openat2(root, buf[0] ? buf : "/", O_PATH | O_DIRECTORY | O_CLOEXEC,
+								RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+			*slash = '/';
+			if (dfd < 0 || (mkdirat(dfd, slash + 1, 0755) < 0 && errno != EEXIST))
+				return berth_child_err(err, errno, "create %s in the container", buf);
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+/* The mount point for one bind: the target resolved inside the root (a
+ * symlink is followed, but only within the root), created when missing.  A
+ * dangling symlink whose target cannot be created is replaced by an empty
+ * file (in the container's own upper layer). */
+static int bind_target(int root, const char *target, bool dir, struct berth_err *err)
+{
+	const uint64_t res = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	int fd = berth_openat2(root, target, O_PATH | O_CLOEXEC, res);
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOENT)
+		return berth_child_err(err, errno, "open %s in the container", target);
+	if (make_parents(root, target, err) < 0)
+		return -1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (dir) {
+			_cleanup_close_ int pfd = -1;
+			char buf[PATH_MAX];
+			snprintf(buf, sizeof(buf), "%s", target);
+			char *slash = strrchr(buf, '/');
+			*slash = '\0';
+			pfd = berth_openat2(root, buf[0] ? buf : "/", O_PATH | O_DIRECTORY | O_CLOEXEC, res);
+			if (pfd < 0 || (mkdirat(pfd, slash + 1, 0755) < 0 && errno != EEXIST))
+				return berth_child_err(err, errno, "create %s in the container", target);
+		} else {
+			int cfd = berth_openat2(root, target, O_CREAT | O_WRONLY | O_CLOEXEC, res);
+			if (cfd >= 0) {
+				close(cfd);
+			} else if (errno == ENOENT && attempt == 0) {
+				/* A dangling symlink into a missing directory: replace it. */
+				char buf[PATH_MAX];
+				snprintf(buf, sizeof(buf), "%s", target);
+				char *slash = strrchr(buf, '/');
+				*slash = '\0';
+				_cleanup_close_ int pfd = berth_openat2(root, buf[0] ? buf : "/",
+									O_PATH | O_DIRECTORY | O_CLOEXEC, res);
+				struct stat st;
+				if (pfd < 0 || fstatat(pfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+				    !S_ISLNK(st.st_mode) || unlinkat(pfd, slash + 1, 0) < 0)
+					return berth_child_err(err, ENOENT, "create %s in the container", target);
+				continue;
+			} else {
+				return berth_child_err(err, errno, "create %s in the container", target);
+			}
+		}
+		fd = berth_openat2(root, target, O_PATH | O_CLOEXEC, res);
+		if (fd >= 0)
+			return fd;
+		break;
+	}
+	return berth_child_err(err, errno, "open %s in the container", target);
+}
+
+int berth_mnt_binds(struct berth_mnt *m, const struct berth_bind *b, size_t n, struct berth_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct stat src, dst;
+		if (fstat(b[i].fd, &src) < 0)
+			return berth_child_err(err, errno, "bind for %s", b[i].target);
+		_cleanup_close_ int t = bind_target(m->root, b[i].target, S_ISDIR(src.st_mode), err);
+		if (t < 0)
+			return -1;
+		if (fstat(t, &dst) < 0)
+			return berth_child_err(err, errno, "stat %s in the container", b[i].target);
+		if (S_ISDIR(src.st_mode) != S_ISDIR(dst.st_mode))
+			return berth_child_err(err, 0, "%s in the container is %s a directory; cannot mount a %s on it",
+					       b[i].target, S_ISDIR(dst.st_mode) ? "" : "not",
+					       S_ISDIR(src.st_mode) ? "directory" : "file");
+		struct mount_attr a = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+						   (b[i].readonly ? MOUNT_ATTR_RDONLY : 0)};
+		if (sys_mount_setattr(b[i].fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a) < 0)
+			return berth_child_err(err, errno, "set the flags of the mount for %s", b[i].target);
+		if (attach(b[i].fd, t, b[i].target, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- PIVOT ------------------------------------------------------------------ */
+
 int berth_mnt_pivot(struct berth_mnt *m, struct berth_err *err)
 {
 	if (fchdir(m->root) < 0)
@@ -514,6 +623,14 @@ int berth_mnt_readonly_root(struct berth_err *err)
 }
 
 /* ---- parent side ----------------------------------------------------------- */
+
+int berth_bind_source(const char *path, struct berth_err *err)
+{
+	int fd = sys_open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0)
+		return berth_err_set(err, errno, "bind mount source %s", path);
+	return fd;
+}
 
 int berth_rootfs_from_dir(const char *path, struct berth_err *err)
 {

@@ -47,6 +47,15 @@ struct berth_user {
  * NSS).  An empty or NULL spec means root.  Unknown names are an error. */
 int berth_user_resolve(int rootfd, const char *spec, struct berth_user *out, struct berth_err *err);
 
+/* A file or directory bind-mounted into the container. */
+struct berth_bind {
+	int fd;                   /* detached mount of the source (berth_bind_source) */
+	const char *target;       /* absolute path inside the container; resolved inside the
+				     root (symlinks stay in it), created (with its parent
+				     directories) as an empty file or directory when missing */
+	bool readonly;
+};
+
 struct berth_container_spec {
 	int rootfs_fd;            /* detached mount fd of the root filesystem (see
 				     berth_rootfs_from_dir); the child attaches it */
@@ -68,6 +77,8 @@ struct berth_container_spec {
 	const char *user;         /* unresolved user spec, resolved in the rootfs */
 	const char *hostname;     /* NULL = leave the new UTS namespace's default */
 	bool readonly_rootfs;
+	const struct berth_bind *binds; /* mounted after /dev, before the masks */
+	size_t nbinds;
 	const struct berth_rlimit *rlimits; /* applied in order; NOFILE defaults to 65535 */
 	size_t nrlimits;
 	uint64_t caps;            /* bounding = permitted = effective; inheritable/ambient empty */
@@ -97,5 +108,9 @@ int berth_proc_wait(struct berth_proc *p, int *exit_code, struct berth_err *err)
 /* Make a detached mount fd (OPEN_TREE_CLONE) of a plain directory, for use
  * as spec->rootfs_fd. */
 int berth_rootfs_from_dir(const char *path, struct berth_err *err);
+
+/* A detached mount (OPEN_TREE_CLONE) of a host file or directory, for
+ * struct berth_bind. */
+int berth_bind_source(const char *path, struct berth_err *err);
 
 #endif

@@ -256,6 +256,8 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *c)
 		child_fail(c, BERTH_STEP_MOUNTS, &err);
 	if (berth_mnt_dev(&m, &err) < 0)
 		child_fail(c, BERTH_STEP_DEV, &err);
+	if (berth_mnt_binds(&m, s->binds, s->nbinds, &err) < 0)
+		child_fail(c, BERTH_STEP_MOUNTS, &err);
 	if (berth_mnt_mask(&m, &err) < 0)
 		child_fail(c, BERTH_STEP_MASK, &err);
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)

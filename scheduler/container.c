@@ -54,6 +54,12 @@ void berth_ctr_free(struct berth_ctr *c)
 	berth_strv_free(c->command);
 	berth_strv_free(c->layers);
 	free(c->reason);
+	free(c->ports);
+	berth_strv_free(c->groups);
+	if (c->net) {
+		berth_net_task_close(c->net);
+		free(c->net);
+	}
 	if (c->dirfd >= 0)
 		close(c->dirfd);
 	if (c->cg_parent_fd >= 0)
@@ -88,29 +94,6 @@ static int containers_dir(const char *root, bool create, struct berth_err *err)
 	return fd;
 }
 
-/* Start time of a process (field 22 of /proc/<pid>/stat), 0 when gone. */
-static uint64_t pid_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* after ") " comes field 3; start time is field 22 */
-	int field = 2;
-	for (; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	return strtoull(p, NULL, 10);
-}
-
 static cJSON *strv_to_json(char *const *v)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -139,11 +122,11 @@ static char **json_to_strv(const cJSON *a)
 	return v;
 }
 
-static int ctr_save(struct berth_ctr *c, struct berth_err *err)
+char *berth_ctr_json(const struct berth_ctr *c, bool pretty)
 {
 	_cleanup_json_ cJSON *j = cJSON_CreateObject();
 	if (!j)
-		return berth_err_set(err, ENOMEM, "container %s record", c->id);
+		return NULL;
 	cJSON_AddStringToObject(j, "id", c->id);
 	if (c->name)
 		cJSON_AddStringToObject(j, "name", c->name);
@@ -164,11 +147,76 @@ static int ctr_save(struct berth_ctr *c, struct berth_err *err)
 	cJSON_AddNumberToObject(j, "memory", c->memory_mib);
 	if (c->reason)
 		cJSON_AddStringToObject(j, "reason", c->reason);
-	_cleanup_free_ char *s = cJSON_PrintUnformatted(j);
+	cJSON *net = cJSON_AddObjectToObject(j, "network");
+	if (net) {
+		cJSON_AddStringToObject(net, "mode", c->net_mode == BERTH_NET_NONE ? "none" : "awsvpc");
+		if (c->ip[0]) {
+			cJSON_AddStringToObject(net, "ipv4Address", c->ip);
+			cJSON_AddStringToObject(net, "gateway", c->gateway);
+			cJSON_AddStringToObject(net, "bridge", c->bridge);
+			cJSON_AddStringToObject(net, "macAddress", c->mac);
+		}
+		cJSON *ports = cJSON_AddArrayToObject(net, "portMappings");
+		for (size_t i = 0; ports && i < c->nports; i++) {
+			cJSON *pm = cJSON_CreateObject();
+			cJSON_AddNumberToObject(pm, "containerPort", c->ports[i].ctr_port);
+			if (c->ports[i].host_port)
+				cJSON_AddNumberToObject(pm, "hostPort", c->ports[i].host_port);
+			cJSON_AddStringToObject(pm, "protocol", berth_proto_name(c->ports[i].proto));
+			cJSON_AddItemToArray(ports, pm);
+		}
+		cJSON_AddItemToObject(net, "securityGroups", strv_to_json(c->groups));
+	}
+	return pretty ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
+}
+
+static int ctr_save(struct berth_ctr *c, struct berth_err *err)
+{
+	_cleanup_free_ char *s = berth_ctr_json(c, false);
 	if (!s)
 		return berth_err_set(err, ENOMEM, "container %s record", c->id);
 	if (berth_write_file_atomic(c->dirfd, STATE_FILE, s, strlen(s), 0600, err) < 0)
 		return berth_err_wrap(err, "container %s", c->id);
+	return 0;
+}
+
+static int ctr_load_network(struct berth_ctr *c, const cJSON *net)
+{
+	const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(net, "mode"));
+	c->net_mode = mode && !strcmp(mode, "none") ? BERTH_NET_NONE : BERTH_NET_AWSVPC;
+	if (!net) /* a record from before task networking: it had lo only */
+		c->net_mode = BERTH_NET_NONE;
+	const struct {
+		const char *key;
+		char *dst;
+		size_t len;
+	} strs[] = {{"ipv4Address", c->ip, sizeof(c->ip)},
+		    {"gateway", c->gateway, sizeof(c->gateway)},
+		    {"bridge", c->bridge, sizeof(c->bridge)},
+		    {"macAddress", c->mac, sizeof(c->mac)}};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		const char *sv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(net, strs[i].key));
+		if (sv)
+			snprintf(strs[i].dst, strs[i].len, "%s", sv);
+	}
+	const cJSON *ports = cJSON_GetObjectItemCaseSensitive(net, "portMappings"), *pm;
+	int np = cJSON_GetArraySize(ports);
+	if (np > 0 && !(c->ports = calloc((size_t)np, sizeof(*c->ports))))
+		return -1;
+	cJSON_ArrayForEach(pm, ports) {
+		const char *proto = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pm, "protocol"));
+		double cp = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(pm, "containerPort"));
+		double hp = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(pm, "hostPort"));
+		if (!(cp >= 1 && cp <= 65535))
+			continue;
+		c->ports[c->nports++] = (struct berth_port){
+			.proto = proto && !strcmp(proto, "udp") ? BERTH_PROTO_UDP : BERTH_PROTO_TCP,
+			.ctr_port = (uint16_t)cp,
+			.host_port = hp >= 1 && hp <= 65535 ? (uint16_t)hp : 0};
+	}
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(net, "securityGroups");
+	if (cJSON_IsArray(g) && !(c->groups = json_to_strv(g)))
+		return -1;
 	return 0;
 }
 
@@ -221,9 +269,11 @@ static int ctr_load(const char *root, int cdir, const char *id, struct berth_ctr
 	c->memory_mib = dv > 0 && dv < 1e9 ? (uint32_t)dv : 0;
 	if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(j, "reason")))
 		c->reason = strdup(v->valuestring);
+	if (ctr_load_network(c, cJSON_GetObjectItemCaseSensitive(j, "network")) < 0)
+		return berth_err_set(err, ENOMEM, "container %s", id);
 	/* A record whose process is gone (its foreground berth was killed) is exited. */
 	if (c->status == BERTH_CTR_RUNNING &&
-	    (c->pid <= 0 || pid_start_time(c->pid) != c->pid_start)) {
+	    (c->pid <= 0 || berth_pid_start_time(c->pid) != c->pid_start)) {
 		c->status = BERTH_CTR_EXITED;
 		c->exit_code = -1;
 	}
@@ -397,6 +447,25 @@ static bool ctr_gone(struct berth_ctr *c)
 	return faccessat(c->dirfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 }
 
+/* Release the container's task network (idempotent).  Without the network
+ * configuration (a record loaded by a command that has none) the network
+ * sweep frees it once its owner is gone. */
+static void ctr_net_release(struct berth_ctr *c)
+{
+	if (c->net) {
+		berth_net_task_close(c->net);
+		free(c->net);
+		c->net = NULL;
+	}
+	if (c->net_mode != BERTH_NET_AWSVPC || !c->net_config)
+		return;
+	struct berth_net *n = NULL;
+	struct berth_err e = {0};
+	if (berth_net_open(c->net_config, &n, &e) < 0 || berth_net_teardown(n, c->id, &e) < 0)
+		fprintf(stderr, "berth: warning: container %.12s: %s\n", c->id, e.msg);
+	berth_net_close(n);
+}
+
 int berth_ctr_remove(struct berth_ctr *c, struct berth_err *err)
 {
 	_cleanup_close_ int cdir = containers_dir(c->root, false, err);
@@ -406,6 +475,7 @@ int berth_ctr_remove(struct berth_ctr *c, struct berth_err *err)
 	 * left in its cgroup and remove the cgroup first. */
 	if (ctr_cgroup_destroy(c, NULL, err) < 0)
 		return -1;
+	ctr_net_release(c);
 	/* Remove the record first so a crash mid-way leaves only an unnamed
 	 * directory, never a record pointing at a half-deleted upper layer. */
 	if (unlinkat(c->dirfd, STATE_FILE, 0) < 0 && errno != ENOENT)
@@ -433,6 +503,7 @@ int berth_ctr_finish(struct berth_ctr *c, int exit_code, struct berth_err *err)
 		return berth_ctr_remove(c, err);
 	if (ctr_cgroup_destroy(c, NULL, err) < 0)
 		return -1;
+	ctr_net_release(c);
 	c->status = BERTH_CTR_EXITED;
 	c->exit_code = exit_code;
 	c->finished = time(NULL);
@@ -545,6 +616,7 @@ static int ctr_new(const char *root, int cdir, const struct berth_run_opts *o,
 	if (o->name && !(c->name = strdup(o->name)))
 		return berth_err_set(err, ENOMEM, "new container");
 	c->remove_on_exit = o->remove_on_exit;
+	c->net_mode = o->network;
 	c->created = time(NULL);
 	if (mkdirat(cdir, c->id, 0700) < 0)
 		return berth_err_set(err, errno, "create container directory %s/containers/%s", root,
@@ -557,6 +629,41 @@ static int ctr_new(const char *root, int cdir, const struct berth_run_opts *o,
 	}
 	*out = TAKE_PTR(c);
 	return 0;
+}
+
+/* The task network: owned by this process (the container's monitor), whose
+ * death ends the container (pdeathsig) and so frees the network. */
+static int ctr_net_setup(struct berth_ctr *c, const struct berth_run_opts *o, const char *hostname,
+			 struct berth_err *err)
+{
+	if (!o->net_config)
+		return berth_err_set(err, EINVAL, "container %s: no network configuration", c->id);
+	c->net_config = o->net_config;
+	if (o->nports && !(c->ports = calloc(o->nports, sizeof(*c->ports))))
+		return berth_err_set(err, ENOMEM, "container %s", c->id);
+	if (o->nports)
+		memcpy(c->ports, o->ports, o->nports * sizeof(*c->ports));
+	c->nports = o->nports;
+	if (o->groups && !(c->groups = berth_strv_dup(o->groups, err)))
+		return -1;
+	if (!(c->net = calloc(1, sizeof(*c->net))))
+		return berth_err_set(err, ENOMEM, "container %s", c->id);
+	c->net->netns_fd = -1;
+	struct berth_net *n = NULL;
+	struct berth_net_request req = {.task_id = c->id, .hostname = hostname, .ports = o->ports,
+					.nports = o->nports, .groups = o->groups, .owner = getpid()};
+	int r = berth_net_open(o->net_config, &n, err);
+	if (r == 0)
+		r = berth_net_setup(n, &req, c->net, err);
+	berth_net_close(n);
+	if (r < 0)
+		return -1;
+	snprintf(c->ip, sizeof(c->ip), "%s", c->net->ip_str);
+	snprintf(c->gateway, sizeof(c->gateway), "%s", c->net->gateway_str);
+	snprintf(c->bridge, sizeof(c->bridge), "%s", c->net->bridge);
+	const uint8_t *m = c->net->mac;
+	snprintf(c->mac, sizeof(c->mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return ctr_save(c, err);
 }
 
 int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth_ctr **out,
@@ -637,15 +744,34 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 	berth_trace("seccomp_ready");
 
 	snprintf(cs.hostname, sizeof(cs.hostname), "%.12s", c->id);
+	const char *hostname = o->hostname ? o->hostname : cs.hostname;
+	struct berth_bind binds[2] = {{.fd = -1}, {.fd = -1}};
+	size_t nbinds = 0;
+	if (o->network == BERTH_NET_AWSVPC) {
+		if (ctr_net_setup(c, o, hostname, err) < 0)
+			goto fail;
+		berth_trace("network_ready");
+		binds[0] = (struct berth_bind){.fd = berth_bind_source(c->net->resolv_conf, err), .target = "/etc/resolv.conf"};
+		if (binds[0].fd < 0)
+			goto fail;
+		binds[1] = (struct berth_bind){.fd = berth_bind_source(c->net->hosts, err), .target = "/etc/hosts"};
+		if (binds[1].fd < 0) {
+			close(binds[0].fd);
+			goto fail;
+		}
+		nbinds = 2;
+	}
 	struct berth_container_spec spec = {
 		.rootfs_fd = rootfs_fd,
 		.rootfs_mountpoint = mountpoint,
-		.netns_fd = -1,
+		.netns_fd = c->net ? c->net->netns_fd : -1,
+		.binds = binds,
+		.nbinds = nbinds,
 		.argv = cs.argv,
 		.envp = cs.envp,
 		.cwd = cs.cwd,
 		.user = cs.user,
-		.hostname = o->hostname ? o->hostname : cs.hostname,
+		.hostname = hostname,
 		.readonly_rootfs = o->read_only,
 		.caps = berth_caps_default(),
 		.seccomp = sc,
@@ -654,14 +780,17 @@ int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth
 		.pdeathsig = SIGKILL,
 		.cgroup_fd = c->cg_ctr_fd,
 	};
-	if (berth_spawn(&spec, proc, exec_errno, err) < 0)
+	int spawned = berth_spawn(&spec, proc, exec_errno, err);
+	for (size_t i = 0; i < nbinds; i++)
+		close(binds[i].fd);
+	if (spawned < 0)
 		goto fail;
 	close(rootfs_fd);
 	rootfs_fd = -1;
 
 	c->status = BERTH_CTR_RUNNING;
 	c->pid = proc->pid;
-	c->pid_start = pid_start_time(proc->pid);
+	c->pid_start = berth_pid_start_time(proc->pid);
 	c->started = time(NULL);
 	if (ctr_save(c, err) < 0) {
 		/* Cannot record it: do not leave an untracked process running. */

@@ -17,9 +17,15 @@
 
 #include "common/err.h"
 #include "images/images.h"
+#include "netns/netns.h"
 #include "runtime/runtime.h"
 
 #define BERTH_CTR_ID_HEX 32 /* ids are 32 lowercase hex digits, like ECS task ids */
+
+enum berth_net_mode {
+	BERTH_NET_AWSVPC = 0, /* its own namespace, veth, address, NAT, security groups */
+	BERTH_NET_NONE,       /* its own namespace with only lo */
+};
 
 enum berth_ctr_status {
 	BERTH_CTR_CREATED,
@@ -48,6 +54,16 @@ struct berth_ctr {
 	int cg_parent_fd;    /* berth's task cgroup parent (-1 when none) */
 	int cg_task_fd;      /* <parent>/<id> (-1 when none) */
 	int cg_ctr_fd;       /* <parent>/<id>/main, the process's cgroup */
+	enum berth_net_mode net_mode;
+	char ip[16], gateway[16], bridge[16], mac[18];
+	struct berth_port *ports; /* declared and published ports */
+	size_t nports;
+	char **groups;            /* security groups (NULL-terminated, may be NULL) */
+	/* Set by whoever runs or removes the container: the network
+	 * configuration its network is torn down with (NULL: leave it to the
+	 * network sweep).  Not owned. */
+	const struct berth_net_config *net_config;
+	struct berth_net_task *net; /* the live network (the run path only) */
 };
 void berth_ctr_free(struct berth_ctr *c);
 
@@ -69,6 +85,11 @@ struct berth_run_opts {
 	uint64_t pids_max;        /* 0 = BERTH_DEFAULT_PIDS_MAX */
 	uint32_t memory_reserve_mib; /* host memory kept back from tasks; 0 = default */
 	const char *cgroup_root;  /* berth's cgroup subtree; NULL = find it */
+	enum berth_net_mode network;
+	const struct berth_port *ports; /* -p: declared and published ports */
+	size_t nports;
+	char *const *groups;      /* --security-group ids (NULL-terminated, may be NULL) */
+	const struct berth_net_config *net_config; /* required for BERTH_NET_AWSVPC */
 	uint64_t max_layer_bytes;
 	int stdio[3];
 };
@@ -112,5 +133,8 @@ int berth_ctr_layers_in_use(const char *root, char ***out, struct berth_err *err
 struct berth_store_opts berth_ctr_store_opts(const char *root, uint64_t max_layer_bytes);
 
 const char *berth_ctr_status_name(enum berth_ctr_status s);
+
+/* The record as JSON (what state.json holds; malloc'd, NULL on ENOMEM). */
+char *berth_ctr_json(const struct berth_ctr *c, bool pretty);
 
 #endif

@@ -16,7 +16,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: berth [--root DIR] [--max-layer-size SIZE] COMMAND [ARGS...]\n"
+		"usage: berth [--root DIR] [--config FILE] [--max-layer-size SIZE] COMMAND [ARGS...]\n"
 		"\n"
 		"Run containerized tasks on Linux without Docker.\n"
 		"\n"
@@ -24,6 +24,9 @@ static void usage(FILE *f)
 		"  run [OPTIONS] IMAGE [CMD...]   run a container in the foreground\n"
 		"  ps [-a]                        list containers (-a: include exited)\n"
 		"  rm [-f] ID...                  remove exited containers\n"
+		"  inspect ID...                  a container's record as JSON (network, ports, ...)\n"
+		"  network ls                     task network leases (address, bridge, ports)\n"
+		"  network prune                  free the networks of tasks that are gone\n"
 		"  info                           host capacity, reservations, cgroup v2 status\n"
 		"  image load [--name N] PATH     import an OCI layout directory or docker-save tarball\n"
 		"  image ls [-q]                  list images\n"
@@ -31,6 +34,7 @@ static void usage(FILE *f)
 		"\n"
 		"global options:\n"
 		"  --root DIR            state directory (default %s, or $BERTH_ROOT)\n"
+		"  --config FILE         configuration (default %s, or $BERTH_CONFIG)\n"
 		"  --max-layer-size SIZE cap on a layer's uncompressed size, e.g. 8G\n"
 		"                        (default 16G, or $BERTH_MAX_LAYER_SIZE)\n"
 		"  --memory-reserve SIZE host memory kept back from tasks, e.g. 1GB\n"
@@ -39,7 +43,17 @@ static void usage(FILE *f)
 		"  --version             print the version\n"
 		"\n"
 		"Run 'berth COMMAND --help' for a command's options.\n",
-		BERTH_DEFAULT_ROOT);
+		BERTH_DEFAULT_ROOT, BERTH_DEFAULT_CONFIG);
+}
+
+int cli_config(struct cli *c, struct berth_err *err)
+{
+	if (c->config_loaded)
+		return 0;
+	if (berth_conf_load(c->config_path, &c->config, err) < 0)
+		return -1;
+	c->config_loaded = true;
+	return 0;
 }
 
 int cli_fail(const struct berth_err *err, int exit_code)
@@ -64,13 +78,14 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"root", required_argument, NULL, 'r'},
+		{"config", required_argument, NULL, 'c'},
 		{"max-layer-size", required_argument, NULL, 'm'},
 		{"memory-reserve", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
-	struct cli c = {.root = getenv("BERTH_ROOT")};
+	struct cli c = {.root = getenv("BERTH_ROOT"), .config_path = getenv("BERTH_CONFIG")};
 	const char *max_layer = getenv("BERTH_MAX_LAYER_SIZE");
 	const char *reserve = getenv("BERTH_MEMORY_RESERVE");
 	int o;
@@ -78,6 +93,7 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'r': c.root = optarg; break;
+		case 'c': c.config_path = optarg; break;
 		case 'm': max_layer = optarg; break;
 		case 'R': reserve = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -106,19 +122,29 @@ int main(int argc, char **argv)
 	int sub_argc = argc - optind;
 	char **sub_argv = argv + optind;
 	optind = 0; /* reset getopt for the subcommand */
+	if (c.config_path && !*c.config_path)
+		c.config_path = NULL;
+	int rc;
 	if (!strcmp(cmd, "run"))
-		return cmd_run(&c, sub_argc, sub_argv);
-	if (!strcmp(cmd, "ps"))
-		return cmd_ps(&c, sub_argc, sub_argv);
-	if (!strcmp(cmd, "rm"))
-		return cmd_rm(&c, sub_argc, sub_argv);
-	if (!strcmp(cmd, "image") || !strcmp(cmd, "images"))
-		return cmd_image(&c, sub_argc, sub_argv);
-	if (!strcmp(cmd, "info"))
-		return cmd_info(&c, sub_argc, sub_argv);
-	if (!strcmp(cmd, "help")) {
+		rc = cmd_run(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "ps"))
+		rc = cmd_ps(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "rm"))
+		rc = cmd_rm(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "inspect"))
+		rc = cmd_inspect(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "network"))
+		rc = cmd_network(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "image") || !strcmp(cmd, "images"))
+		rc = cmd_image(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "info"))
+		rc = cmd_info(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "help")) {
 		usage(stdout);
-		return 0;
-	}
-	return cli_usage_error(NULL, "unknown command '%s'", cmd);
+		rc = 0;
+	} else
+		rc = cli_usage_error(NULL, "unknown command '%s'", cmd);
+	if (c.config_loaded)
+		berth_conf_free(&c.config);
+	return rc;
 }

@@ -2,9 +2,11 @@
 #ifndef BERTH_TOOLS_CLI_H
 #define BERTH_TOOLS_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/err.h"
+#include "scheduler/config.h"
 
 #define BERTH_DEFAULT_ROOT "/var/lib/berth"
 
@@ -16,7 +18,13 @@ struct cli {
 	const char *root;           /* state root: --root, $BERTH_ROOT, or BERTH_DEFAULT_ROOT */
 	uint64_t max_layer_bytes;   /* --max-layer-size / $BERTH_MAX_LAYER_SIZE, 0 = default */
 	uint32_t memory_reserve_mib; /* --memory-reserve / $BERTH_MEMORY_RESERVE, 0 = default */
+	const char *config_path;    /* --config / $BERTH_CONFIG, NULL = BERTH_DEFAULT_CONFIG */
+	struct berth_conf config; /* loaded by cli_config() */
+	bool config_loaded;
 };
+
+/* Load berth's configuration once (commands that need it call this). */
+int cli_config(struct cli *c, struct berth_err *err);
 
 /* Print "berth: <message>" as one line on stderr and return exit_code. */
 int cli_fail(const struct berth_err *err, int exit_code);
@@ -28,5 +36,7 @@ int cmd_run(struct cli *c, int argc, char **argv);   /* argv[0] == "run" */
 int cmd_ps(struct cli *c, int argc, char **argv);
 int cmd_rm(struct cli *c, int argc, char **argv);
 int cmd_info(struct cli *c, int argc, char **argv);
+int cmd_inspect(struct cli *c, int argc, char **argv);
+int cmd_network(struct cli *c, int argc, char **argv); /* argv[0] == "network" */
 
 #endif

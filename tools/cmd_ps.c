@@ -111,6 +111,10 @@ int cmd_rm(struct cli *c, int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error("rm", "missing CONTAINER");
 	int rc = 0;
+	/* The network configuration tears the containers' networks down. */
+	struct berth_err cerr = {0};
+	if (cli_config(c, &cerr) < 0)
+		return cli_fail(&cerr, 1);
 	for (int i = optind; i < argc; i++) {
 		struct berth_err err = {0};
 		struct berth_ctr *k = NULL;
@@ -134,6 +138,7 @@ int cmd_rm(struct cli *c, int argc, char **argv)
 				close(pidfd);
 			}
 		}
+		k->net_config = &c->config.net;
 		if (berth_ctr_remove(k, &err) < 0)
 			rc = cli_fail(&err, 1);
 		else

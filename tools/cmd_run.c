@@ -49,6 +49,13 @@ static void run_usage(FILE *f)
 		"                        limit (no swap) and a reservation\n"
 		"      --pids-limit N    most processes the task may hold (default 4096)\n"
 		"      --fargate         require one of Fargate's valid --cpu/--memory pairs\n"
+		"  -p, --publish [HOST:]CONTAINER[/udp]  publish a container port on the host's\n"
+		"                        port HOST (or only declare CONTAINER: security groups\n"
+		"                        admit traffic to declared ports by default)\n"
+		"      --network MODE    awsvpc (default: own address on a berth bridge, NAT,\n"
+		"                        security groups) or none (loopback only)\n"
+		"      --security-group ID  admit traffic by this group's rules (from the\n"
+		"                        configuration's network.securityGroups); repeatable\n"
 		"      --rootfs DIR      use a plain directory as the root instead of an image\n"
 		"                        (then IMAGE is omitted and CMD is required)\n"
 		"\n"
@@ -172,6 +179,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		{"memory", required_argument, NULL, 'M'},
 		{"pids-limit", required_argument, NULL, 'P'},
 		{"fargate", no_argument, NULL, 'G'},
+		{"publish", required_argument, NULL, 'p'},
+		{"network", required_argument, NULL, 'N'},
+		{"security-group", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -179,15 +189,17 @@ int cmd_run(struct cli *c, int argc, char **argv)
 				    .memory_reserve_mib = c->memory_reserve_mib};
 	struct berth_err perr = {0};
 	_cleanup_free_ char **envs = calloc((size_t)argc + 1, sizeof(char *));
-	size_t nenv = 0;
+	_cleanup_free_ char **groups = calloc((size_t)argc + 1, sizeof(char *));
+	_cleanup_free_ struct berth_port *ports = calloc((size_t)argc + 1, sizeof(*ports));
+	size_t nenv = 0, ngroups = 0, nports = 0;
 	bool interactive = false, fargate = false;
 	int o;
-	if (!envs) {
+	if (!envs || !groups || !ports) {
 		fprintf(stderr, "berth: out of memory\n");
 		return BERTH_EXIT_FAIL;
 	}
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+e:u:w:ih", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+e:u:w:ip:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'e': envs[nenv++] = optarg; break;
 		case 'u': ro.user = optarg; break;
@@ -208,6 +220,22 @@ int cmd_run(struct cli *c, int argc, char **argv)
 				return cli_fail(&perr, BERTH_EXIT_FAIL);
 			break;
 		case 'G': fargate = true; break;
+		case 'p':
+			if (berth_port_parse(optarg, &ports[nports], &perr) < 0)
+				return cli_fail(&perr, BERTH_EXIT_FAIL);
+			nports++;
+			break;
+		case 'N':
+			if (!strcmp(optarg, "awsvpc"))
+				ro.network = BERTH_NET_AWSVPC;
+			else if (!strcmp(optarg, "none"))
+				ro.network = BERTH_NET_NONE;
+			else {
+				cli_usage_error("run", "--network \"%s\": expected awsvpc or none", optarg);
+				return BERTH_EXIT_FAIL;
+			}
+			break;
+		case 'S': groups[ngroups++] = optarg; break;
 		case 'P': {
 			char *end = NULL;
 			errno = 0;
@@ -227,6 +255,18 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		}
 	}
 	ro.env = envs;
+	ro.ports = ports;
+	ro.nports = nports;
+	ro.groups = ngroups ? groups : NULL;
+	if (ro.network == BERTH_NET_NONE && (nports || ngroups)) {
+		cli_usage_error("run", "--network none has no ports or security groups; drop -p/--security-group");
+		return BERTH_EXIT_FAIL;
+	}
+	if (ro.network == BERTH_NET_AWSVPC) {
+		if (cli_config(c, &perr) < 0)
+			return cli_fail(&perr, BERTH_EXIT_FAIL);
+		ro.net_config = &c->config.net;
+	}
 	if (fargate && berth_fargate_check(ro.cpu_units, ro.memory_mib, &perr) < 0)
 		return cli_fail(&perr, BERTH_EXIT_FAIL);
 	if (!ro.rootfs_dir) {

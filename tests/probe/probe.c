@@ -24,6 +24,13 @@
  *   dev        one line per /dev entry: dev=<name> type=<c|b|d|l|f|p|s>
  *              rdev=<maj>:<min> target=<symlink target>
  *   sleep N    sleep N seconds (for signal tests)
+ *   serve [ADDR:]PORT[/udp]...
+ *              serve each port until killed: a TCP connection, or a UDP
+ *              datagram, gets one line "hello PORT from PEER_IP" (so tests see
+ *              the source address the server saw); prints "serving" when ready
+ *   connect IP PORT [udp]
+ *              connect=OK reply=<the line received> or connect=E<ERRNO>
+ *              (3 second timeout: connect=ETIMEDOUT)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -31,11 +38,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
@@ -59,6 +70,12 @@ static const char *errname(int e)
 {
 	switch (e) {
 	case EPERM: return "EPERM";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case EHOSTUNREACH: return "EHOSTUNREACH";
+	case ENETUNREACH: return "ENETUNREACH";
+	case EADDRINUSE: return "EADDRINUSE";
+	case ECONNRESET: return "ECONNRESET";
 	case ENOENT: return "ENOENT";
 	case ESRCH: return "ESRCH";
 	case EINTR: return "EINTR";
@@ -505,6 +522,129 @@ static void usage(void)
 			"write PATH|ro|dev|sleep N\n");
 }
 
+static int cmd_serve(int argc, char **argv)
+{
+	struct pollfd p[16];
+	int udp[16], n = 0;
+	for (int i = 0; i < argc && n < 16; i++) {
+		char spec[64], *port = spec, *colon;
+		snprintf(spec, sizeof(spec), "%s", argv[i]);
+		char *slash = strchr(spec, '/');
+		udp[n] = slash && !strcmp(slash + 1, "udp");
+		if (slash)
+			*slash = '\0';
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		if ((colon = strchr(spec, ':'))) {
+			*colon = '\0';
+			inet_pton(AF_INET, spec, &sa.sin_addr);
+			port = colon + 1;
+		}
+		sa.sin_port = htons((uint16_t)atoi(port));
+		int fd = socket(AF_INET, udp[n] ? SOCK_DGRAM : SOCK_STREAM, 0), one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || (!udp[n] && listen(fd, 64) < 0)) {
+			printf("serve=%s\n", errname(errno));
+			return 3;
+		}
+		p[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+	}
+	printf("serving\n");
+	for (;;) {
+		if (poll(p, (nfds_t)n, -1) < 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			struct sockaddr_in peer, self;
+			socklen_t pl = sizeof(peer), sl = sizeof(self);
+			char ip[16], line[96], buf[64];
+			getsockname(p[i].fd, (struct sockaddr *)&self, &sl);
+			if (udp[i]) {
+				ssize_t r = recvfrom(p[i].fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &pl);
+				if (r < 0)
+					continue;
+				inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
+				int len = snprintf(line, sizeof(line), "hello %d from %s\n", ntohs(self.sin_port), ip);
+				sendto(p[i].fd, line, (size_t)len, 0, (struct sockaddr *)&peer, pl);
+			} else {
+				int c = accept(p[i].fd, (struct sockaddr *)&peer, &pl);
+				if (c < 0)
+					continue;
+				inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
+				int len = snprintf(line, sizeof(line), "hello %d from %s\n", ntohs(self.sin_port), ip);
+				if (write(c, line, (size_t)len) < 0) {
+					/* the client went away */
+				}
+				close(c);
+			}
+		}
+	}
+}
+
+static int cmd_connect(const char *ip, const char *port, bool udp)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+		usage();
+		return 2;
+	}
+	int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		printf("connect=%s\n", errname(errno));
+		return 0;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		printf("connect=%s\n", errname(errno));
+		return 0;
+	}
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	if (!udp) {
+		int r = poll(&p, 1, 3000);
+		int e = 0;
+		socklen_t el = sizeof(e);
+		if (r == 0) {
+			printf("connect=%s\n", errname(ETIMEDOUT));
+			return 0;
+		}
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+		if (e) {
+			printf("connect=%s\n", errname(e));
+			return 0;
+		}
+	} else if (send(fd, "x", 1, 0) < 0) {
+		printf("connect=%s\n", errname(errno));
+		return 0;
+	}
+	char buf[128];
+	size_t off = 0;
+	p.events = POLLIN;
+	while (off < sizeof(buf) - 1) {
+		int r = poll(&p, 1, 3000);
+		if (r <= 0)
+			break;
+		ssize_t k = read(fd, buf + off, sizeof(buf) - 1 - off);
+		if (k < 0 && errno != EAGAIN) {
+			printf("connect=%s\n", errname(errno));
+			return 0;
+		}
+		if (k <= 0)
+			break;
+		off += (size_t)k;
+		if (memchr(buf, '\n', off))
+			break;
+	}
+	buf[off] = '\0';
+	char *nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	if (udp && off == 0) {
+		printf("connect=%s\n", errname(ETIMEDOUT));
+		return 0;
+	}
+	printf("connect=OK reply=%s\n", buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -544,6 +684,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(c, "ro"))
 		return cmd_ro();
+	if (!strcmp(c, "serve"))
+		return cmd_serve(argc - 2, argv + 2);
+	if (!strcmp(c, "connect")) {
+		if (argc < 4) {
+			usage();
+			return 2;
+		}
+		return cmd_connect(argv[2], argv[3], argc > 4 && !strcmp(argv[4], "udp"));
+	}
 	if (!strcmp(c, "dev"))
 		return cmd_dev();
 	if (!strcmp(c, "sleep")) {
