@@ -397,8 +397,8 @@ static int parse_subnet(const char *s, const char *where, struct berth_net_confi
 	uint8_t plen;
 	if (berth_ip_parse(s, &ip, &plen) < 0 || !strchr(s, '/'))
 		return berth_err_set(err, 0, "%s: subnet \"%s\" is not an IPv4 CIDR such as 10.88.0.0/16", where, s);
-	if (plen < 8 || plen > 28)
-		return berth_err_set(err, 0, "%s: subnet \"%s\": the prefix length must be from 8 to 28", where, s);
+	if (plen < 8 || plen > 30)
+		return berth_err_set(err, 0, "%s: subnet \"%s\": the prefix length must be from 8 to 30", where, s);
 	uint32_t mask = ~0u << (32 - plen);
 	if (ip & ~mask) {
 		char b[16];

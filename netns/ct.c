@@ -36,6 +36,8 @@
 #define CT_BATCH_SIZE 16384
 #define CT_DUMP_TRIES 5
 #define CT_TUPLE_MAX 256 /* an IPv4 tuple is < 100 bytes */
+/* A delete: header, nfgenmsg, the tuple and the zone attributes. */
+#define CT_DELETE_MAX (NLMSG_HDRLEN + 4 + 4 + CT_TUPLE_MAX + 8)
 
 /* ---- ctnetlink transport ------------------------------------------------- */
 
@@ -281,14 +283,14 @@ static int ct_dump_once(struct ct_sock *cs, struct ct_match *m, char *buf, char 
 	}
 }
 
-/* Send the deletes of m->v[from..to) in one batch and read their acks:
- * the number deleted, or -errno (text filled). */
-static int ct_delete_batch(struct ct_sock *cs, const struct ct_match *m, size_t from, size_t to, char *buf,
-			   char *text, size_t textlen)
+/* Send the deletes of m->v[*from..] that fit in one batch, advancing
+ * *from, and read their acks: the number deleted, or -errno (text filled). */
+static int ct_delete_batch(struct ct_sock *cs, const struct ct_match *m, size_t *from, char *buf, char *text,
+			   size_t textlen)
 {
 	uint32_t seq0 = cs->seq + 1;
-	size_t off = 0;
-	for (size_t i = from; i < to; i++) {
+	size_t off = 0, i = *from;
+	for (; i < m->n && off + CT_DELETE_MAX <= CT_BATCH_SIZE; i++) {
 		const struct ct_entry *e = &m->v[i];
 		struct nlmsghdr *nlh = ct_put_header(buf + off, IPCTNL_MSG_CT_DELETE, 0, ++cs->seq);
 		mnl_attr_put(nlh, CTA_TUPLE_ORIG | NLA_F_NESTED, e->len, e->tuple);
@@ -296,10 +298,12 @@ static int ct_delete_batch(struct ct_sock *cs, const struct ct_match *m, size_t 
 			mnl_attr_put_u16(nlh, CTA_ZONE, e->zone);
 		off += NLMSG_ALIGN(nlh->nlmsg_len);
 	}
+	const size_t count = i - *from;
+	*from = i;
 	int r = ct_send(cs, buf, off);
 	if (r < 0)
 		return r;
-	size_t left = to - from;
+	size_t left = count;
 	int deleted = 0, fail = 0;
 	while (left) {
 		ssize_t n = mnl_socket_recvfrom(cs->sk, buf, CT_RECV_SIZE);
@@ -310,7 +314,7 @@ static int ct_delete_batch(struct ct_sock *cs, const struct ct_match *m, size_t 
 		int len = (int)n;
 		for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len);
 		     h = mnl_nlmsg_next(h, &len)) {
-			if (h->nlmsg_seq - seq0 >= to - from || h->nlmsg_type != NLMSG_ERROR)
+			if (h->nlmsg_seq - seq0 >= count || h->nlmsg_type != NLMSG_ERROR)
 				continue;
 			char t[256];
 			int e = ct_parse_end(h, t, sizeof(t));
@@ -373,11 +377,8 @@ static int ct_flush(struct ct_match *m, const char *what, struct berth_err *err)
 				     CT_DUMP_TRIES);
 	}
 	int total = 0;
-	/* Each delete is < 128 bytes: batches of CT_BATCH_SIZE / 128 entries. */
-	const size_t per_batch = CT_BATCH_SIZE / 128;
-	for (size_t from = 0; from < m->n; from += per_batch) {
-		size_t to = m->n - from > per_batch ? from + per_batch : m->n;
-		r = ct_delete_batch(&cs, m, from, to, buf, text, sizeof(text));
+	for (size_t from = 0; from < m->n;) {
+		r = ct_delete_batch(&cs, m, &from, buf, text, sizeof(text));
 		if (r < 0)
 			break;
 		total += r;

@@ -295,6 +295,22 @@ static void task_mac(uint32_t ip, uint8_t mac[6])
 
 /* ---- nftables -------------------------------------------------------------- */
 
+/* Existing bridges take configuration changes that live outside nftables
+ * (publishing on 127.0.0.1 needs route_localnet on them, and only then). */
+static int bridges_follow_config(struct berth_net *n, struct berth_err *err)
+{
+	_cleanup_strv_ char **names = NULL;
+	if (host_nl(n, err) < 0 || berth_nl_bridges(&n->nl, n->cfg.bridge_prefix, &names, err) < 0)
+		return -1;
+	for (char **b = names; *b; b++) {
+		char path[64];
+		snprintf(path, sizeof(path), "ipv4/conf/%s/route_localnet", *b);
+		if (berth_sysctl_net(path, n->cfg.publish_localhost ? "1" : "0", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int nft_rebuild(struct berth_net *n, struct berth_err *err)
 {
 	struct berth_net_lease *l = NULL;
@@ -306,6 +322,8 @@ static int nft_rebuild(struct berth_net *n, struct berth_err *err)
 	berth_net_leases_free(l, cnt);
 	if (r < 0)
 		return berth_err_wrap(err, "build berth's nftables tables");
+	if (bridges_follow_config(n, err) < 0)
+		return -1;
 	if (berth_nft_fingerprint(&n->cfg, fp, err) < 0 ||
 	    berth_write_file_atomic(n->dirfd, "nft.fp", fp, strlen(fp), 0600, err) < 0)
 		return -1;
@@ -533,7 +551,8 @@ static int sweep_locked(struct berth_net *n, size_t *freed, struct berth_err *er
 	/* nftables: rebuilt from the live leases when berth's tables exist
 	 * (or bridges do); a host that never ran a networked task keeps none. */
 	if (bridges[0] || nfreed) {
-		if (nft(n, err) < 0 || berth_nft_reconcile(n->nft, &n->cfg, l, live, err) < 0) {
+		if (nft(n, err) < 0 || berth_nft_reconcile(n->nft, &n->cfg, l, live, err) < 0 ||
+		    bridges_follow_config(n, err) < 0) {
 			rc = -1;
 			goto out;
 		}

@@ -8,6 +8,15 @@
  *
  * Element text uses protocol numbers (6, 17) rather than names: a name makes
  * libnftables consult /etc/protocols for every element.
+ *
+ * Why a packet mark and not "ct status dnat" in the bridge table: a ct
+ * expression in the bridge family enables nf_conntrack_bridge for the whole
+ * namespace (every bridge, berth's or not), and together with br_netfilter it
+ * breaks the masquerade of a bridged hairpin (verified on Debian 12's 6.1: the
+ * SNAT binding never lands, the connect times out).  Instead, an inet chain
+ * right after dstnat marks task-to-task DNAT traffic from berth's bridges,
+ * the bridge table admits IPv4 carrying the mark, and the forward chain
+ * clears it again; the mark only lives from prerouting to forward.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +31,9 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "netns/nft.h"
+
+/* The packet-mark bit of DNATed task-to-task traffic (see above). */
+#define DNAT_MARK 0x10000000u
 
 struct berth_nft {
 	struct nft_ctx *ctx;
@@ -96,7 +108,7 @@ static uint32_t mask_of(uint8_t plen)
 	return plen == 0 ? 0 : 0xffffffffu << (32 - plen);
 }
 
-/* "a.b.c.d/len" with the host bits cleared (nft refuses them otherwise). */
+/* "a.b.c.d/len" with the host bits cleared (nft would clear them too, silently). */
 static const char *cidr_str(uint32_t ip, uint8_t plen, char buf[20])
 {
 	char s[16];
@@ -233,8 +245,8 @@ static int lease_elems(const struct berth_net_config *cfg, const struct berth_ne
 	return 0;
 }
 
-/* One "<verb> element inet berth <set> { ... }" line per set of e. */
-static void emit_elem_cmds(struct sbuf *b, const char *verb, const struct elems *e)
+/* One "<verb> element inet <table> <set> { ... }" line per set of e. */
+static void emit_elem_cmds(struct sbuf *b, const char *table, const char *verb, const struct elems *e)
 {
 	for (size_t i = 0; i < e->n; i++) {
 		bool first = true;
@@ -244,7 +256,7 @@ static void emit_elem_cmds(struct sbuf *b, const char *verb, const struct elems 
 			continue;
 		char name[32];
 		set_name(e->v[i].set, name);
-		sb_add(b, "%s element inet berth %s { ", verb, name);
+		sb_add(b, "%s element inet %s %s { ", verb, table, name);
 		const char *sep = "";
 		for (size_t j = i; j < e->n; j++) {
 			if (e->v[j].set != e->v[i].set)
@@ -312,18 +324,16 @@ static void emit_sg_rule(struct sbuf *b, const struct berth_net_config *cfg, siz
 	sb_add(b, "\t\tip daddr @sg_%zu%s%s accept\n", gi, src, what);
 }
 
-/* Both tables.  With replace, each is preceded by "table X" + "delete table
- * X" (create-if-missing, then delete: the definition that follows replaces
- * it in the same transaction).  e (optional) supplies the elements. */
-static void emit_ruleset(struct sbuf *b, const struct berth_net_config *cfg, const struct elems *e, bool replace)
+/* Both tables, each preceded by "table X" + "delete table X" (create if
+ * missing, then delete: the definition that follows replaces it in the same
+ * transaction).  e (optional) supplies the elements. */
+static void emit_ruleset(struct sbuf *b, const struct berth_net_config *cfg, const struct elems *e)
 {
 	const char *pfx = cfg->bridge_prefix;
 	char subnet[20];
 	cidr_str(cfg->subnet, cfg->plen, subnet);
 
-	if (replace)
-		sb_add(b, "table inet berth\ndelete table inet berth\n");
-	sb_add(b, "table inet berth {\n");
+	sb_add(b, "table inet %s\ndelete table inet %s\ntable inet %s {\n", pfx, pfx, pfx);
 	emit_set(b, SET_OPEN, "ipv4_addr . inet_proto . inet_service", NULL, e);
 	for (size_t i = 0; i < cfg->ngroups; i++) {
 		char comment[65];
@@ -345,8 +355,15 @@ static void emit_ruleset(struct sbuf *b, const struct berth_net_config *cfg, con
 		sb_add(b, "\t\tct status dnat ip saddr 127.0.0.0/8 ip daddr %s masquerade\n", subnet);
 	sb_add(b, "\t\tip saddr %s ip daddr != %s masquerade\n\t}\n", subnet, subnet);
 
+	/* Task-to-task DNAT traffic carries DNAT_MARK from just after dstnat
+	 * to forward, for the bridge table (see the top of this file). */
+	sb_add(b, "\tchain dnatmark {\n\t\ttype filter hook prerouting priority dstnat + 1; policy accept;\n"
+		  "\t\tiifname \"%s*\" ip daddr %s ct status dnat meta mark set meta mark | 0x%08x\n\t}\n",
+	       pfx, subnet, DNAT_MARK);
 	sb_add(b, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n"
-		  "\t\tip daddr %s jump ingress\n\t}\n", subnet);
+		  "\t\tiifname \"%s*\" ip daddr %s ct status dnat meta mark set meta mark & 0x%08x\n"
+		  "\t\tip daddr %s jump ingress\n\t}\n",
+	       pfx, subnet, ~DNAT_MARK, subnet);
 	sb_add(b, "\tchain ingress {\n\t\tct state established,related accept\n\t\tct state invalid drop\n"
 		  "\t\tip daddr . meta l4proto . th dport @open accept\n");
 	for (size_t i = 0; i < cfg->ngroups; i++)
@@ -359,11 +376,10 @@ static void emit_ruleset(struct sbuf *b, const struct berth_net_config *cfg, con
 	sb_add(b, "\tchain redirects {\n\t\ttype filter hook output priority filter; policy accept;\n"
 		  "\t\toifname \"%s*\" icmp type redirect drop\n\t}\n}\n", pfx);
 
-	if (replace)
-		sb_add(b, "table bridge berth\ndelete table bridge berth\n");
-	sb_add(b, "table bridge berth {\n\tchain forward {\n\t\ttype filter hook forward priority -200; policy accept;\n"
-		  "\t\tmeta ibrname \"%s*\" ether type ip ct status dnat accept\n"
-		  "\t\tmeta ibrname \"%s*\" drop\n\t}\n}\n", pfx, pfx);
+	sb_add(b, "table bridge %s\ndelete table bridge %s\n"
+		  "table bridge %s {\n\tchain forward {\n\t\ttype filter hook forward priority -200; policy accept;\n"
+		  "\t\tmeta ibrname \"%s*\" ether type ip meta mark & 0x%08x != 0 accept\n"
+		  "\t\tmeta ibrname \"%s*\" drop\n\t}\n}\n", pfx, pfx, pfx, pfx, DNAT_MARK, pfx);
 }
 
 /* ------------------------------------------------------------ libnftables */
@@ -395,8 +411,10 @@ static void first_error(const char *buf, char *out, size_t outlen)
 	}
 	while (pick && picklen > 0 && (pick[picklen - 1] == ' ' || pick[picklen - 1] == '\t' || pick[picklen - 1] == '\r'))
 		picklen--;
-	if (!pick || picklen == 0)
-		pick = "failed (no message from libnftables)", picklen = strlen(pick);
+	if (!pick || picklen == 0) {
+		snprintf(out, outlen, "failed (no message from libnftables)");
+		return;
+	}
 	snprintf(out, outlen, "%.*s", (int)picklen, pick);
 }
 
@@ -411,22 +429,36 @@ static int errno_of(const char *msg)
 	return 0;
 }
 
+/* berth_err_set with errnum recorded but not described: libnftables'
+ * message already says it. */
+__attribute__((format(printf, 3, 4))) static int err_nodesc(struct berth_err *err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	berth_err_vset(err, errnum, false, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 /* Run one buffer (one transaction).  On failure err holds "nftables: <what>:
  * <libnftables' first error line>" and err->errnum the errno it names. */
 __attribute__((format(printf, 4, 5))) static int run(struct berth_nft *n, const char *text, struct berth_err *err,
 						   const char *what_fmt, ...)
 {
-	if (nft_run_cmd_from_buffer(n->ctx, text) == 0)
+	int rc = nft_run_cmd_from_buffer(n->ctx, text);
+	/* Reading a buffer also empties it: never let one call's text (a
+	 * warning, say) be taken for the next one's error. */
+	const char *errtext = nft_ctx_get_error_buffer(n->ctx);
+	(void)nft_ctx_get_output_buffer(n->ctx);
+	if (rc == 0)
 		return 0;
 	char msg[512], what[256];
-	first_error(nft_ctx_get_error_buffer(n->ctx), msg, sizeof(msg));
+	first_error(errtext, msg, sizeof(msg));
 	va_list ap;
 	va_start(ap, what_fmt);
 	vsnprintf(what, sizeof(what), what_fmt, ap);
 	va_end(ap);
-	berth_err_set(err, 0, "nftables: %s: %s", what, msg);
-	err->errnum = errno_of(msg);
-	return -1;
+	return err_nodesc(err, errno_of(msg), "nftables: %s: %s", what, msg);
 }
 
 int berth_nft_open(struct berth_nft **out, struct berth_err *err)
@@ -479,20 +511,16 @@ int berth_nft_reconcile(struct berth_nft *n, const struct berth_net_config *cfg,
 		}
 	}
 	struct sbuf b = {0};
-	emit_ruleset(&b, cfg, &e, true);
+	emit_ruleset(&b, cfg, &e);
 	elems_free(&e);
 	_cleanup_free_ char *text = b.p;
 	if (sb_check(&b, err) < 0)
 		return -1;
-	if (run(n, text, err, "reconcile (%zu tasks)", nleases) < 0) {
-		if (err->errnum == EOPNOTSUPP || err->errnum == EPROTO) {
-			size_t len = strlen(err->msg);
-			snprintf(err->msg + len, sizeof(err->msg) - len,
-				 " (the bridge table needs the kernel's nft_meta_bridge and nf_conntrack_bridge)");
-		}
-		return -1;
-	}
-	return 0;
+	struct berth_err e2 = {0};
+	if (run(n, text, &e2, "reconcile (%zu tasks)", nleases) == 0)
+		return 0;
+	return err_nodesc(err, e2.errnum, "%s%s", e2.msg,
+			  e2.errnum == EOPNOTSUPP ? " (the bridge table needs the kernel's nft_meta_bridge)" : "");
 }
 
 int berth_nft_task_add(struct berth_nft *n, const struct berth_net_config *cfg,
@@ -507,10 +535,10 @@ int berth_nft_task_add(struct berth_nft *n, const struct berth_net_config *cfg,
 	}
 	struct sbuf b = {0};
 	if (e.n > 0)
-		emit_elem_cmds(&b, "add", &e);
+		emit_elem_cmds(&b, cfg->bridge_prefix, "add", &e);
 	else /* nothing to add, but the task still needs the tables (masquerade, ingress) */
-		sb_add(&b, "add element inet berth self { 0.0.0.0 . 0.0.0.0 }\n"
-			   "delete element inet berth self { 0.0.0.0 . 0.0.0.0 }\n");
+		sb_add(&b, "add element inet %s self { 0.0.0.0 . 0.0.0.0 }\n"
+			   "delete element inet %s self { 0.0.0.0 . 0.0.0.0 }\n", cfg->bridge_prefix, cfg->bridge_prefix);
 	elems_free(&e);
 	_cleanup_free_ char *text = b.p;
 	if (sb_check(&b, err) < 0)
@@ -536,7 +564,7 @@ int berth_nft_task_del(struct berth_nft *n, const struct berth_net_config *cfg,
 	if (e.n == 0)
 		return 0;
 	struct sbuf b = {0};
-	emit_elem_cmds(&b, "delete", &e);
+	emit_elem_cmds(&b, cfg->bridge_prefix, "delete", &e);
 	_cleanup_free_ char *text = b.p;
 	if (sb_check(&b, err) < 0) {
 		elems_free(&e);
@@ -548,9 +576,8 @@ int berth_nft_task_del(struct berth_nft *n, const struct berth_net_config *cfg,
 		return 0;
 	}
 	if (!is_enoent(&first)) {
-		*err = first;
 		elems_free(&e);
-		return -1;
+		return err_nodesc(err, first.errnum, "%s", first.msg);
 	}
 	/* Something was already gone, which fails the whole transaction: remove
 	 * what is left one element at a time. */
@@ -558,12 +585,10 @@ int berth_nft_task_del(struct berth_nft *n, const struct berth_net_config *cfg,
 	for (size_t i = 0; i < e.n; i++) {
 		char name[32], line[128];
 		set_name(e.v[i].set, name);
-		snprintf(line, sizeof(line), "delete element inet berth %s { %s }\n", name, e.v[i].text);
+		snprintf(line, sizeof(line), "delete element inet %s %s { %s }\n", cfg->bridge_prefix, name, e.v[i].text);
 		struct berth_err one = {0};
-		if (run(n, line, &one, "delete task %s", ip) < 0 && !is_enoent(&one) && rc == 0) {
-			*err = one;
-			rc = -1;
-		}
+		if (run(n, line, &one, "delete task %s", ip) < 0 && !is_enoent(&one) && rc == 0)
+			rc = err_nodesc(err, one.errnum, "%s", one.msg);
 	}
 	elems_free(&e);
 	return rc;
@@ -574,17 +599,20 @@ int berth_nft_fingerprint(const struct berth_net_config *cfg, char out[65], stru
 	if (check_cfg(cfg, err) < 0)
 		return -1;
 	struct sbuf b = {0};
-	emit_ruleset(&b, cfg, NULL, true);
+	emit_ruleset(&b, cfg, NULL);
 	_cleanup_free_ char *text = b.p;
 	if (sb_check(&b, err) < 0)
 		return -1;
 	return berth_sha256_buf_hex(text, b.len, out, err);
 }
 
-int berth_nft_destroy(struct berth_nft *n, struct berth_err *err)
+int berth_nft_destroy(struct berth_nft *n, const struct berth_net_config *cfg, struct berth_err *err)
 {
-	return run(n,
-		   "table inet berth\ndelete table inet berth\n"
-		   "table bridge berth\ndelete table bridge berth\n",
-		   err, "delete berth's tables");
+	if (check_cfg(cfg, err) < 0)
+		return -1;
+	const char *t = cfg->bridge_prefix;
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "table inet %s\ndelete table inet %s\ntable bridge %s\ndelete table bridge %s\n", t, t, t,
+		 t);
+	return run(n, cmd, err, "delete berth's tables");
 }

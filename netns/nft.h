@@ -1,6 +1,7 @@
 /* berth netns/ — berth's nftables tables (internal), through libnftables.
  *
- * berth owns exactly two tables and touches nothing else: `inet berth`
+ * berth owns exactly two tables, named after cfg->bridge_prefix (default
+ * "berth"), and touches nothing else: `inet berth`
  * (NAT, published ports, security groups, loopback guard) and `bridge berth`
  * (no task reaches another at layer 2).  The skeleton is derived from the
  * configuration; per-task state lives only in set and map elements, so a
@@ -17,17 +18,26 @@
  *     output      nat -100:     the same, for the host's own connections
  *     postrouting nat srcnat:   hairpin (@self) masquerade; 127/8 -> subnet masquerade when
  *                               publish_localhost; subnet -> outside masquerade
- *     forward     filter:       daddr in subnet -> ingress chain: established/related accept,
- *                               invalid drop, @open accept, one rule per security-group rule
- *                               (daddr @sg_<i>, saddr CIDR or @sg_<j>, proto, ports), then
- *                               reject with icmpx admin-prohibited
+ *     dnatmark    filter prerouting dstnat+1: task-to-task DNAT traffic from berth's bridges
+ *                               (iifname prefix*, daddr in subnet, ct status dnat) gets mark
+ *                               bit 0x10000000, for the bridge table below
+ *     forward     filter:       clears that bit again; daddr in subnet -> ingress chain:
+ *                               established/related accept, invalid drop, @open accept,
+ *                               one rule per security-group rule (daddr @sg_<i>, saddr CIDR
+ *                               or @sg_<j>, proto, ports), then reject with icmpx
+ *                               admin-prohibited
  *     guard       filter prerouting raw: packets from berth's bridges to 127.0.0.0/8 dropped
  *     redirects   filter output: no ICMP redirect is sent towards berth's bridges
  *   }
  *   table bridge berth {
  *     forward filter -200: frames forwarded between ports of berth's bridges are dropped,
- *                          except IPv4 already DNATed by br_netfilter (ct status dnat)
+ *                          except IPv4 already DNATed by br_netfilter (carrying the mark bit;
+ *                          not "ct status dnat": a ct expression in the bridge family turns
+ *                          on nf_conntrack_bridge, which breaks bridged hairpin NAT)
  *   }
+ *
+ * The bridge table needs the kernel's nft_meta_bridge (meta ibrname); where
+ * it is missing, reconcile fails (EOPNOTSUPP) and applies nothing.
  *
  * Bridges are matched by name prefix (cfg->bridge_prefix followed by "*").
  * Set names use the group's index in cfg->groups; each set carries the
@@ -69,6 +79,6 @@ int berth_nft_task_del(struct berth_nft *n, const struct berth_net_config *cfg,
 int berth_nft_fingerprint(const struct berth_net_config *cfg, char out[65], struct berth_err *err);
 
 /* Delete both tables (tests and `berth network reset`); missing is fine. */
-int berth_nft_destroy(struct berth_nft *n, struct berth_err *err);
+int berth_nft_destroy(struct berth_nft *n, const struct berth_net_config *cfg, struct berth_err *err);
 
 #endif

@@ -57,19 +57,9 @@ struct nl_ack {
  * the reply is still read, so the socket stays usable). */
 typedef int (*nl_cb_t)(const struct nlmsghdr *nlh, void *data);
 
-static int err_nodesc(struct berth_err *err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int err_nodesc(struct berth_err *err, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	berth_err_vset(err, errnum, false, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* "<what>: <strerror> (kernel: <extack>)" */
-static int nl_fail(struct berth_err *err, const struct nl_ack *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int nl_fail(struct berth_err *err, const struct nl_ack *a, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int nl_fail(struct berth_err *err, const struct nl_ack *a,
+							  const char *fmt, ...)
 {
 	char what[BERTH_ERR_MSG_MAX];
 	va_list ap;
@@ -79,9 +69,12 @@ static int nl_fail(struct berth_err *err, const struct nl_ack *a, const char *fm
 	int e = a->error < 0 ? -a->error : EPROTO;
 	if (a->local)
 		return berth_err_set(err, e, "%s: %s", what, a->text[0] ? a->text : "netlink");
-	if (a->text[0])
-		return err_nodesc(err, e, "%s: %s (kernel: %s)", what, strerror(e), a->text);
-	return berth_err_set(err, e, "%s", what);
+	if (!a->text[0])
+		return berth_err_set(err, e, "%s", what);
+	berth_err_set(err, 0, "%s: %s (kernel: %s)", what, strerror(e), a->text);
+	if (err)
+		err->errnum = e;
+	return -1;
 }
 
 static void ack_local(struct nl_ack *a, int e, const char *what)
@@ -283,7 +276,7 @@ static int nl_dump(struct berth_nl *nl, struct nlmsghdr *nlh, nl_cb_t cb, void (
 		if (r < 0 || !a->intr)
 			return r;
 	}
-	ack_local(a, EAGAIN, "dump interrupted by concurrent changes " "5 times in a row");
+	ack_local(a, EAGAIN, "dump interrupted by concurrent changes 5 times in a row");
 	return a->error;
 }
 
@@ -388,6 +381,37 @@ int berth_netns_new(int *netns_fd, struct berth_nl *nl_inside, struct berth_err 
 
 /* ---- links --------------------------------------------------------------- */
 
+/* A request with an ifinfomsg for family/index (up: set IFF_UP). */
+static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags, uint8_t family, int index, bool up)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = family;
+	ifm->ifi_index = index;
+	ifm->ifi_flags = ifm->ifi_change = up ? IFF_UP : 0;
+	return nlh;
+}
+
+/* RTM_NEWADDR for ip/plen on index (with its broadcast address). */
+static struct nlmsghdr *addr_msg(char *buf, uint16_t flags, int index, uint32_t ip, uint8_t plen)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = flags;
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = plen;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (uint32_t)index;
+	mnl_attr_put_u32(nlh, IFA_LOCAL, htonl(ip));
+	mnl_attr_put_u32(nlh, IFA_ADDRESS, htonl(ip));
+	if (plen < 31)
+		mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(ip | (0xffffffffu >> plen)));
+	return nlh;
+}
+
 struct link_info {
 	int index;
 	int master;
@@ -431,11 +455,7 @@ static int link_one_cb(const struct nlmsghdr *nlh, void *data)
 static int get_link(struct berth_nl *nl, const char *name, int index, struct link_info *li, struct nl_ack *a)
 {
 	char buf[NL_MSG_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETLINK;
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
-	ifm->ifi_index = index;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, 0, AF_UNSPEC, index, false);
 	if (!index)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
@@ -462,27 +482,16 @@ int berth_nl_ifindex(struct berth_nl *nl, const char *name, struct berth_err *er
 	return r ? li.index : 0;
 }
 
-/* RTM_NEWLINK on an existing link: set IFF_UP. */
 static int link_up(struct berth_nl *nl, int index, struct nl_ack *a)
 {
 	char buf[NL_MSG_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
-	ifm->ifi_index = index;
-	ifm->ifi_flags = IFF_UP;
-	ifm->ifi_change = IFF_UP;
-	return nl_request(nl, nlh, NULL, NULL, a);
+	return nl_request(nl, link_msg(buf, RTM_NEWLINK, 0, AF_UNSPEC, index, true), NULL, NULL, a);
 }
 
 static int link_del_req(struct berth_nl *nl, const char *name, struct nl_ack *a)
 {
 	char buf[NL_MSG_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_DELLINK;
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_DELLINK, 0, AF_UNSPEC, 0, false);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nl_request(nl, nlh, NULL, NULL, a);
 }
@@ -508,11 +517,7 @@ int berth_nl_link_del(struct berth_nl *nl, const char *name, struct berth_err *e
 static int set_no_addrgen(struct berth_nl *nl, int index, struct nl_ack *a)
 {
 	char buf[NL_MSG_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
-	ifm->ifi_index = index;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, AF_UNSPEC, index, false);
 	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	struct nlattr *in6 = mnl_attr_nest_start(nlh, AF_INET6);
 	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
@@ -522,32 +527,11 @@ static int set_no_addrgen(struct berth_nl *nl, int index, struct nl_ack *a)
 	return r == -EAFNOSUPPORT ? 0 : r;
 }
 
-static int addr_add(struct berth_nl *nl, int index, uint32_t ip, uint8_t plen, struct nl_ack *a)
-{
-	char buf[NL_MSG_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
-	ifa->ifa_prefixlen = plen;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = (uint32_t)index;
-	mnl_attr_put_u32(nlh, IFA_LOCAL, htonl(ip));
-	mnl_attr_put_u32(nlh, IFA_ADDRESS, htonl(ip));
-	if (plen < 31)
-		mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(ip | (0xffffffffu >> plen)));
-	return nl_request(nl, nlh, NULL, NULL, a);
-}
-
 /* ---- bridge -------------------------------------------------------------- */
 
-static void build_bridge(struct nlmsghdr *nlh, const struct berth_bridge_params *p)
+static void build_bridge(char *buf, const struct berth_bridge_params *p)
 {
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0, false);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, p->name);
 	mnl_attr_put(nlh, IFLA_ADDRESS, 6, p->mac);
 	if (p->mtu)
@@ -568,9 +552,8 @@ int berth_nl_bridge_ensure(struct berth_nl *nl, const struct berth_bridge_params
 				     p->name ? p->name : "");
 	struct nl_ack a;
 	char buf[NL_MSG_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	build_bridge(nlh, p);
-	int r = nl_request(nl, nlh, NULL, NULL, &a);
+	build_bridge(buf, p);
+	int r = nl_request(nl, (struct nlmsghdr *)buf, NULL, NULL, &a);
 	if (r == -EOPNOTSUPP)
 		return nl_fail(err, &a,
 			       "create bridge %s: the kernel has no bridge support (load the \"bridge\" module "
@@ -592,22 +575,22 @@ int berth_nl_bridge_ensure(struct berth_nl *nl, const struct berth_bridge_params
 
 	if (set_no_addrgen(nl, li.index, &a) < 0)
 		return nl_fail(err, &a, "turn IPv6 address generation off on bridge %s", p->name);
-	char path[128];
-	snprintf(path, sizeof(path), "ipv4/conf/%s/proxy_arp_pvlan", p->name);
-	if (berth_sysctl_net(path, "1", err) < 0)
-		return berth_err_wrap(err, "bridge %s", p->name);
-	snprintf(path, sizeof(path), "ipv4/conf/%s/send_redirects", p->name);
-	if (berth_sysctl_net(path, "0", err) < 0)
-		return berth_err_wrap(err, "bridge %s", p->name);
-	snprintf(path, sizeof(path), "ipv4/conf/%s/route_localnet", p->name);
-	if (berth_sysctl_net(path, p->route_localnet ? "1" : "0", err) < 0)
-		return berth_err_wrap(err, "bridge %s", p->name);
-	snprintf(path, sizeof(path), "ipv6/conf/%s/accept_ra", p->name);
-	if (sysctl_optional(path, "0", err) < 0)
-		return berth_err_wrap(err, "bridge %s", p->name);
+	static const char *const knobs[][2] = {
+		{"ipv4/conf/%s/proxy_arp_pvlan", "1"}, /* tasks reach each other only via the host */
+		{"ipv4/conf/%s/send_redirects", "0"},
+		{"ipv4/conf/%s/route_localnet", NULL},
+		{"ipv6/conf/%s/accept_ra", "0"}, /* may be missing: no IPv6 */
+	};
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		char path[128];
+		snprintf(path, sizeof(path), knobs[i][0], p->name);
+		const char *v = knobs[i][1] ? knobs[i][1] : p->route_localnet ? "1" : "0";
+		if ((i == 3 ? sysctl_optional(path, v, err) : berth_sysctl_net(path, v, err)) < 0)
+			return berth_err_wrap(err, "bridge %s", p->name);
+	}
 
 	char ip[16];
-	r = addr_add(nl, li.index, p->gateway, p->plen, &a);
+	r = nl_request(nl, addr_msg(buf, NLM_F_CREATE | NLM_F_EXCL, li.index, p->gateway, p->plen), NULL, NULL, &a);
 	if (r < 0 && r != -EEXIST)
 		return nl_fail(err, &a, "add address %s/%u to bridge %s", berth_ip_str(p->gateway, ip),
 			       (unsigned)p->plen, p->name);
@@ -618,14 +601,9 @@ int berth_nl_bridge_ensure(struct berth_nl *nl, const struct berth_bridge_params
 
 /* ---- veth ---------------------------------------------------------------- */
 
-static void build_veth(struct nlmsghdr *nlh, const struct berth_veth_params *p, const uint8_t host_mac[6])
+static void build_veth(char *buf, const struct berth_veth_params *p, const uint8_t host_mac[6])
 {
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
-	ifm->ifi_flags = IFF_UP;
-	ifm->ifi_change = IFF_UP;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0, true);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, p->host_name);
 	mnl_attr_put(nlh, IFLA_ADDRESS, 6, host_mac);
 	if (p->mtu)
@@ -636,7 +614,10 @@ static void build_veth(struct nlmsghdr *nlh, const struct berth_veth_params *p, 
 	struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
 	struct nlattr *peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
 	/* The peer's own ifinfomsg comes first.  No IFF_UP here: the kernel
-	 * answers ENOTCONN; eth0 is brought up from inside. */
+	 * answers ENOTCONN; eth0 is brought up from inside.  The kernel honours
+	 * the peer's ifi_index only when the host end's is given too (it is
+	 * not): eth0 gets the namespace's next free ifindex, 2 in a fresh
+	 * namespace but 3 after a failed attempt (indexes are not reused). */
 	struct ifinfomsg *pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
 	pifm->ifi_family = AF_UNSPEC;
 	pifm->ifi_index = 2;
@@ -652,15 +633,13 @@ static void build_veth(struct nlmsghdr *nlh, const struct berth_veth_params *p, 
 
 /* `bridge link set dev NAME hairpin on`: RTM_SETLINK, family AF_BRIDGE,
  * IFLA_PROTINFO (nested) { IFLA_BRPORT_MODE = 1 }, handled by the master
- * bridge's ndo_bridge_setlink. */
+ * bridge's ndo_bridge_setlink.  (The same as RTM_NEWLINK is acked but
+ * ignored on 6.18; IFLA_LINKINFO { IFLA_INFO_SLAVE_KIND "bridge",
+ * IFLA_INFO_SLAVE_DATA { IFLA_BRPORT_MODE } } in an RTM_NEWLINK works too.) */
 static int set_hairpin(struct berth_nl *nl, int index, struct nl_ack *a)
 {
 	char buf[NL_MSG_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_SETLINK;
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_BRIDGE;
-	ifm->ifi_index = index;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_SETLINK, 0, AF_BRIDGE, index, false);
 	struct nlattr *prot = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
 	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, BRPORT_HAIRPIN_ON);
 	mnl_attr_nest_end(nlh, prot);
@@ -684,17 +663,15 @@ int berth_nl_veth_create(struct berth_nl *nl, const struct berth_veth_params *p,
 
 	struct nl_ack a;
 	char buf[NL_MSG_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	build_veth(nlh, p, host_mac);
-	int r = nl_request(nl, nlh, NULL, NULL, &a);
+	build_veth(buf, p, host_mac);
+	int r = nl_request(nl, (struct nlmsghdr *)buf, NULL, NULL, &a);
 	if (r == -EEXIST) {
 		struct link_info li;
 		struct nl_ack a2;
 		if (get_link(nl, p->host_name, 0, &li, &a2) > 0)
 			return nl_fail(err, &a, "create veth %s: a link named %s already exists", p->host_name,
 				       p->host_name);
-		return nl_fail(err, &a, "create veth %s: the task's namespace already has an eth0 or an ifindex 2",
-			       p->host_name);
+		return nl_fail(err, &a, "create veth %s: the task's namespace already has an eth0", p->host_name);
 	}
 	if (r == -EXFULL)
 		return nl_fail(err, &a, "create veth %s: bridge (ifindex %d) has no free port", p->host_name,
@@ -732,50 +709,33 @@ undo:;
 int berth_nl_task_configure(struct berth_nl *nl, uint32_t ip, uint8_t plen, uint32_t gateway,
 			    struct berth_err *err)
 {
-	if (!nl->sk)
-		return berth_err_set(err, EBADF, "configure the task's namespace: netlink socket not open");
+	/* eth0 by name: ifindex 2 only when no earlier veth attempt in this
+	 * namespace used that index (see build_veth). */
+	struct link_info li;
+	struct nl_ack a;
+	int r = get_link(nl, "eth0", 0, &li, &a);
+	if (r < 0)
+		return nl_fail(err, &a, "inside the task's namespace: look up eth0");
+	if (r == 0)
+		return berth_err_set(err, ENODEV, "inside the task's namespace: look up eth0");
+	const int eth0 = li.index;
 	char buf[NL_MSG_SIZE];
 	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
 	if (!b)
 		return berth_err_set(err, errno, "configure the task's namespace: start a netlink batch");
 	const uint32_t seq0 = nl->seq + 1;
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifm;
-
-	for (int index = 1; index <= 2; index++) { /* lo, then eth0 */
-		nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(b));
-		nlh->nlmsg_type = RTM_NEWLINK;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-		nlh->nlmsg_seq = ++nl->seq;
-		ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-		ifm->ifi_family = AF_UNSPEC;
-		ifm->ifi_index = index;
-		ifm->ifi_flags = IFF_UP;
-		ifm->ifi_change = IFF_UP;
-		mnl_nlmsg_batch_next(b);
-	}
-
-	nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(b));
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
-	nlh->nlmsg_seq = ++nl->seq;
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
-	ifa->ifa_prefixlen = plen;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = 2;
-	mnl_attr_put_u32(nlh, IFA_LOCAL, htonl(ip));
-	mnl_attr_put_u32(nlh, IFA_ADDRESS, htonl(ip));
-	if (plen < 31)
-		mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(ip | (0xffffffffu >> plen)));
+	const uint16_t f = NLM_F_REQUEST | NLM_F_ACK;
+	link_msg(mnl_nlmsg_batch_current(b), RTM_NEWLINK, f, AF_UNSPEC, 1, true); /* lo */
 	mnl_nlmsg_batch_next(b);
-
+	link_msg(mnl_nlmsg_batch_current(b), RTM_NEWLINK, f, AF_UNSPEC, eth0, true);
+	mnl_nlmsg_batch_next(b);
+	addr_msg(mnl_nlmsg_batch_current(b), f | NLM_F_CREATE | NLM_F_REPLACE, eth0, ip, plen);
+	mnl_nlmsg_batch_next(b);
 	/* After the link-up: a route via a gateway on a down link is refused
 	 * ("Nexthop has invalid gateway"). */
-	nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(b));
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(b));
 	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
-	nlh->nlmsg_seq = ++nl->seq;
+	nlh->nlmsg_flags = f | NLM_F_CREATE | NLM_F_REPLACE;
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = 0;
@@ -784,10 +744,13 @@ int berth_nl_task_configure(struct berth_nl *nl, uint32_t ip, uint8_t plen, uint
 	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put_u32(nlh, RTA_GATEWAY, htonl(gateway));
-	mnl_attr_put_u32(nlh, RTA_OIF, 2);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)eth0);
 	mnl_nlmsg_batch_next(b);
+	for (struct nlmsghdr *m = mnl_nlmsg_batch_head(b); m != mnl_nlmsg_batch_current(b);
+	     m = (struct nlmsghdr *)((char *)m + NLMSG_ALIGN(m->nlmsg_len)))
+		m->nlmsg_seq = ++nl->seq;
 
-	int r = nl_send(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b));
+	r = nl_send(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b));
 	mnl_nlmsg_batch_stop(b);
 	if (r < 0)
 		return berth_err_set(err, -r, "inside the task's namespace: send the configuration batch");
@@ -861,50 +824,19 @@ static int strv_acc_take(struct strv_acc *s, char ***names, struct berth_err *er
 	return (int)s->n;
 }
 
-static int ports_cb(const struct nlmsghdr *nlh, void *data)
+/* A link of a dump: a port of s->master, or (s->prefix set) a bridge named
+ * prefix + digits. */
+static int links_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct strv_acc *s = data;
 	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
 		return 0;
 	struct link_info li;
 	parse_link(nlh, &li);
-	if (li.master != s->master || !li.name[0])
+	if (!li.name[0])
 		return 0;
-	return strv_acc_push(s, li.name);
-}
-
-static void put_link_dump(struct nlmsghdr *nlh)
-{
-	nlh->nlmsg_type = RTM_GETLINK;
-	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
-	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-}
-
-int berth_nl_ports_of(struct berth_nl *nl, int master, char ***names, struct berth_err *err)
-{
-	*names = NULL;
-	char buf[NL_MSG_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	put_link_dump(nlh);
-	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master); /* kernel-side filter; checked again here */
-	struct strv_acc s = {.master = master};
-	struct nl_ack a;
-	if (nl_dump(nl, nlh, ports_cb, strv_acc_reset, &s, &a) < 0) {
-		strv_acc_reset(&s);
-		free(s.v);
-		return nl_fail(err, &a, "list the ports of bridge ifindex %d", master);
-	}
-	return strv_acc_take(&s, names, err);
-}
-
-static int bridges_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct strv_acc *s = data;
-	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
-		return 0;
-	struct link_info li;
-	parse_link(nlh, &li);
+	if (!s->prefix)
+		return li.master == s->master ? strv_acc_push(s, li.name) : 0;
 	size_t pl = strlen(s->prefix);
 	if (strcmp(li.kind, "bridge") != 0 || strncmp(li.name, s->prefix, pl) != 0 || !li.name[pl])
 		return 0;
@@ -914,23 +846,42 @@ static int bridges_cb(const struct nlmsghdr *nlh, void *data)
 	return strv_acc_push(s, li.name);
 }
 
+static int links_dump(struct berth_nl *nl, struct nlmsghdr *nlh, struct strv_acc *s, char ***names,
+		      struct berth_err *err)
+{
+	struct nl_ack a;
+	if (nl_dump(nl, nlh, links_cb, strv_acc_reset, s, &a) < 0) {
+		strv_acc_reset(s);
+		free(s->v);
+		if (s->prefix)
+			return nl_fail(err, &a, "list the bridges named %s<n>", s->prefix);
+		return nl_fail(err, &a, "list the ports of bridge ifindex %d", s->master);
+	}
+	return strv_acc_take(s, names, err);
+}
+
+int berth_nl_ports_of(struct berth_nl *nl, int master, char ***names, struct berth_err *err)
+{
+	*names = NULL;
+	char buf[NL_MSG_SIZE];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, 0, AF_UNSPEC, 0, false);
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master); /* kernel-side filter; checked again here */
+	struct strv_acc s = {.master = master};
+	return links_dump(nl, nlh, &s, names, err);
+}
+
 int berth_nl_bridges(struct berth_nl *nl, const char *prefix, char ***names, struct berth_err *err)
 {
 	*names = NULL;
 	char buf[NL_MSG_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	put_link_dump(nlh);
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, 0, AF_UNSPEC, 0, false);
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	struct nlattr *linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge"); /* kernel-side filter */
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge"); /* kernel-side filter; checked again here */
 	mnl_attr_nest_end(nlh, linkinfo);
 	struct strv_acc s = {.prefix = prefix ? prefix : ""};
-	struct nl_ack a;
-	if (nl_dump(nl, nlh, bridges_cb, strv_acc_reset, &s, &a) < 0) {
-		strv_acc_reset(&s);
-		free(s.v);
-		return nl_fail(err, &a, "list the bridges named %s<n>", s.prefix);
-	}
-	return strv_acc_take(&s, names, err);
+	return links_dump(nl, nlh, &s, names, err);
 }
 
 /* ---- routes and addresses ------------------------------------------------ */
@@ -984,31 +935,18 @@ static bool parse_route4(const struct nlmsghdr *nlh, const int *ign, size_t nign
 	if (attr_u32(tb[RTA_OIF], &v)) {
 		rt->oif = (int)v;
 		rt->all_ignored = ignored(rt->oif, ign, nign);
-	} else if (tb[RTA_MULTIPATH]) {
-		const char *p = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
-		size_t left = mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
-		bool any = false, all = true;
-		int first = 0, first_kept = 0;
-		while (left >= sizeof(struct rtnexthop)) {
-			const struct rtnexthop *nh = (const void *)p;
-			if (nh->rtnh_len < sizeof(*nh) || nh->rtnh_len > left)
-				break;
-			if (!any)
-				first = nh->rtnh_ifindex;
-			any = true;
-			if (!ignored(nh->rtnh_ifindex, ign, nign)) {
-				all = false;
-				if (!first_kept)
-					first_kept = nh->rtnh_ifindex;
-			}
-			size_t step = RTNH_ALIGN(nh->rtnh_len);
-			if (step >= left)
-				break;
-			p += step;
-			left -= step;
+	} else if (tb[RTA_MULTIPATH]) { /* ignored when every hop is; else the first kept hop */
+		const struct rtnexthop *nh = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
+		int left = (int)mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
+		rt->all_ignored = true;
+		for (; left >= (int)sizeof(*nh) && RTNH_OK(nh, left);
+		     left -= RTNH_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
+			bool ign_hop = ignored(nh->rtnh_ifindex, ign, nign);
+			if (!rt->oif || (!ign_hop && rt->all_ignored))
+				rt->oif = nh->rtnh_ifindex;
+			if (!ign_hop)
+				rt->all_ignored = false;
 		}
-		rt->oif = first_kept ? first_kept : first;
-		rt->all_ignored = any && all;
 	}
 	return true;
 }

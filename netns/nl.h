@@ -78,12 +78,18 @@ struct berth_veth_params {
  * each other at layer 2: berth's bridge-family nftables table drops frames
  * forwarded between ports, and the bridge answers ARP for its tasks
  * (proxy_arp_pvlan), so task-to-task traffic is routed by the host.
- * Returns the host end's ifindex.  On failure the pair does not exist. */
+ * Returns the host end's ifindex.  On failure the pair does not exist.
+ * (The peer's ifindex 2 is asked for, but the kernel honours a peer ifindex
+ * only when the host end's is given too, so eth0 really gets the
+ * namespace's next free ifindex: 2 in a fresh namespace, 3 or more after a
+ * failed attempt in the same namespace, as indexes are not reused.  IPv6
+ * address generation is turned off by a second message: the kernel refuses
+ * IFLA_AF_SPEC/AF_INET6 in the creating one with EAFNOSUPPORT.) */
 int berth_nl_veth_create(struct berth_nl *nl, const struct berth_veth_params *p, struct berth_err *err);
 
-/* Inside the task's namespace (nl opened there): one batch of acked
- * messages: lo up, eth0 (ifindex 2) up, address ip/plen on eth0, default
- * route via gateway. */
+/* Inside the task's namespace (nl opened there): eth0's ifindex is looked
+ * up by name (see berth_nl_veth_create), then one batch of acked messages:
+ * lo up, eth0 up, address ip/plen on eth0, default route via gateway. */
 int berth_nl_task_configure(struct berth_nl *nl, uint32_t ip, uint8_t plen, uint32_t gateway,
 			    struct berth_err *err);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Unit-test binaries whose real-kernel parts need cgroup v2 (they register
-those tests only where it is usable), run again here inside the VM so the
-real-cgroup cases count in `make test`."""
+"""Unit-test binaries whose real-kernel parts need cgroup v2 or kernel
+features this host lacks (they register those tests only where they are
+usable), run again here inside the VM so those cases count in `make test`."""
 import os
 import subprocess
 import sys
@@ -25,6 +25,14 @@ def run_unit(name, must_have):
     for t in must_have:
         ok(any(l.startswith("ok ") and l.endswith(" " + t) for l in p.stdout.splitlines()),
            "%s did not run %s:\n%s" % (name, t, p.stdout))
+
+
+@test
+def netns_nft_bridge_table_real_kernel(t):
+    # The host kernel has no nft_meta_bridge: reconcile and the behavioural
+    # test (security groups, DNAT, hairpin across namespaces) run here.
+    run_unit("test_netns_nft", ["test_reconcile_skeleton", "test_reconcile_leases", "test_hostile_ids",
+                                "test_behaviour"])
 
 
 @test

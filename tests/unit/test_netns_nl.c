@@ -146,6 +146,33 @@ static void t_route(uint16_t type, uint32_t dst, uint8_t plen, const char *dev)
 	assert_int_equal(t_rtnl(nlh), 0);
 }
 
+/* dst/plen via two devices (RTA_MULTIPATH). */
+static void t_route_multipath(uint32_t dst, uint8_t plen, const char *dev1, const char *dev2)
+{
+	char buf[4096];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_DST, htonl(dst));
+	struct nlattr *mp = mnl_attr_nest_start(nlh, RTA_MULTIPATH);
+	const char *devs[2] = {dev1, dev2};
+	for (int i = 0; i < 2; i++) {
+		struct rtnexthop *nh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nh));
+		nh->rtnh_len = sizeof(*nh);
+		nh->rtnh_ifindex = (int)if_nametoindex(devs[i]);
+	}
+	mnl_attr_nest_end(nlh, mp);
+	mp->nla_type = RTA_MULTIPATH; /* not flagged nested */
+	assert_int_equal(t_rtnl(nlh), 0);
+}
+
 static void enter(int fd)
 {
 	assert_int_equal(setns(fd, CLONE_NEWNET), 0);
@@ -267,6 +294,49 @@ static void t_task_free(struct berth_nl *nl, struct task *t)
 	assert_true(berth_nl_link_del(nl, t->veth, &err) >= 0);
 	berth_nl_close(&t->in);
 	close(t->fd);
+}
+
+/* A UDP socket of the namespace netns. */
+static int t_udp_in(int netns)
+{
+	enter(netns);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	leave();
+	assert_true(s >= 0);
+	struct timeval tv = {.tv_sec = 5};
+	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	return s;
+}
+
+/* Send from s to dst until the listener ls (bound to dst) has it: the very
+ * first packets of a new link may be lost while its carrier comes up and
+ * ARP resolves.  Returns the sender's address as the listener saw it. */
+static struct sockaddr_in t_udp_deliver(int s, int ls, const struct sockaddr_in *dst)
+{
+	struct timeval tv = {.tv_usec = 200000};
+	assert_int_equal(setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	struct sockaddr_in from = {0};
+	for (int i = 0; i < 25; i++) {
+		assert_int_equal(sendto(s, "ping", 4, 0, (const struct sockaddr *)dst, sizeof(*dst)), 4);
+		char buf[16];
+		socklen_t fl = sizeof(from);
+		if (recvfrom(ls, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl) == 4) {
+			while (recv(ls, buf, sizeof(buf), MSG_DONTWAIT) > 0) /* late duplicates */
+				;
+			return from;
+		}
+	}
+	fail_msg("no UDP packet reached %s:%u", inet_ntoa(dst->sin_addr), ntohs(dst->sin_port));
+	return from;
+}
+
+static int t_udp_listen(uint32_t ip, uint16_t port, struct sockaddr_in *sa)
+{
+	*sa = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
+	int ls = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(ls >= 0);
+	assert_int_equal(bind(ls, (struct sockaddr *)sa, sizeof(*sa)), 0);
+	return ls;
 }
 
 /* ---- tests ---------------------------------------------------------------- */
@@ -496,20 +566,68 @@ static void test_veth_create(void **state)
 
 static void test_task_configure_reports_the_failing_message(void **state)
 {
-	(void)state;
+	struct berth_nl *nl = *state;
 	struct berth_err err = {0};
 	int fd;
 	struct berth_nl in;
 	assert_int_equal(berth_netns_new(&fd, &in, &err), 0);
-	/* No eth0 there: message 2 of 4 fails; lo (message 1) is still up. */
+	/* No eth0 there. */
 	assert_true(berth_nl_task_configure(&in, IP(10, 88, 0, 9), 16, IP(10, 88, 0, 1), &err) < 0);
 	assert_int_equal(err.errnum, ENODEV);
-	assert_non_null(strstr(err.msg, "inside the task's namespace: bring eth0 up"));
+	assert_non_null(strstr(err.msg, "inside the task's namespace: look up eth0"));
+
+	/* A gateway outside the subnet: message 4 of 4 fails, 1-3 took effect
+	 * (rtnetlink has no transactions). */
+	int br = t_bridge(nl, "tb0", IP(10, 88, 0, 1), 16, 1450);
+	const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x58, 0x00, 0x09};
+	struct berth_veth_params vp = {.host_name = "vbcfg0", .master = br, .mtu = 1450, .peer_netns_fd = fd,
+				       .peer_mac = mac};
+	assert_true(berth_nl_veth_create(nl, &vp, &err) > 0);
+	assert_true(berth_nl_task_configure(&in, IP(10, 88, 0, 9), 24, IP(10, 88, 1, 1), &err) < 0);
+	assert_int_equal(err.errnum, ENETUNREACH);
+	assert_non_null(strstr(err.msg, "inside the task's namespace: add route default via 10.88.1.1: "));
+	assert_non_null(strstr(err.msg, "(kernel: ")); /* "Nexthop has invalid gateway" on 6.x */
 	enter(fd);
 	assert_true(t_if_up("lo"));
+	assert_true(t_if_up("eth0"));
+	assert_int_equal(t_if_addr("eth0"), IP(10, 88, 0, 9));
 	leave();
-	/* The socket stays usable (the other acks were consumed or skipped). */
+	/* The socket stays usable (every ack of the batch was consumed). */
 	assert_int_equal(berth_nl_ifindex(&in, "lo", &err), 1);
+	assert_int_equal(berth_nl_task_configure(&in, IP(10, 88, 0, 9), 16, IP(10, 88, 0, 1), &err), 0);
+	assert_int_equal(berth_nl_link_del(nl, "vbcfg0", &err), 1);
+	berth_nl_close(&in);
+	close(fd);
+}
+
+/* A failed attempt uses up ifindex 2 in the task's namespace (the kernel
+ * does not honour the peer's requested index): eth0 is then ifindex 3 and
+ * the task side must still be configured. */
+static void test_veth_retry_same_namespace(void **state)
+{
+	struct berth_nl *nl = *state;
+	struct berth_err err = {0};
+	int br = t_bridge(nl, "tb0", IP(10, 88, 0, 1), 16, 1450);
+	int fd;
+	struct berth_nl in;
+	assert_int_equal(berth_netns_new(&fd, &in, &err), 0);
+	const uint8_t mac[6] = {0x02, 0x42, 0x0a, 0x58, 0x00, 0x0a};
+	struct berth_veth_params vp = {.host_name = "vbretry0", .master = 99999, .mtu = 1450, .peer_netns_fd = fd,
+				       .peer_mac = mac};
+	assert_true(berth_nl_veth_create(nl, &vp, &err) < 0); /* no such master */
+	assert_non_null(strstr(err.msg, "create veth vbretry0"));
+	assert_int_equal(berth_nl_ifindex(nl, "vbretry0", &err), 0);
+	assert_int_equal(berth_nl_ifindex(&in, "eth0", &err), 0);
+	vp.master = br;
+	assert_true(berth_nl_veth_create(nl, &vp, &err) > 0);
+	assert_true(berth_nl_ifindex(&in, "eth0", &err) >= 2);
+	if (berth_nl_task_configure(&in, IP(10, 88, 0, 10), 16, IP(10, 88, 0, 1), &err) < 0)
+		fail_msg("%s", err.msg);
+	enter(fd);
+	assert_int_equal(t_if_addr("eth0"), IP(10, 88, 0, 10));
+	assert_true(t_file_has("/proc/self/net/route", "eth0\t00000000\t0100580A\t0003\t"));
+	leave();
+	assert_int_equal(berth_nl_link_del(nl, "vbretry0", &err), 1);
 	berth_nl_close(&in);
 	close(fd);
 }
@@ -523,26 +641,14 @@ static void test_tasks_reach_gateway(void **state)
 	t_task(nl, &t[0], "vbconn0", br, 1450, IP(10, 88, 0, 11), 16, IP(10, 88, 0, 1));
 	t_task(nl, &t[1], "vbconn1", br, 1450, IP(10, 88, 0, 12), 16, IP(10, 88, 0, 1));
 
-	struct sockaddr_in gw = {.sin_family = AF_INET, .sin_port = htons(40001),
-				 .sin_addr.s_addr = htonl(IP(10, 88, 0, 1))};
-	struct timeval tv = {.tv_sec = 5};
-	int ls = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	assert_true(ls >= 0);
-	assert_int_equal(bind(ls, (struct sockaddr *)&gw, sizeof(gw)), 0);
-	assert_int_equal(setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	struct sockaddr_in gw;
+	int ls = t_udp_listen(IP(10, 88, 0, 1), 40001, &gw);
 	for (int i = 0; i < 2; i++) {
-		enter(t[i].fd);
-		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* belongs to the task's namespace */
-		leave();
-		assert_true(s >= 0);
-		assert_int_equal(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-		assert_int_equal(sendto(s, "ping", 4, 0, (struct sockaddr *)&gw, sizeof(gw)), 4);
-		char buf[16];
-		struct sockaddr_in from;
-		socklen_t fl = sizeof(from);
-		assert_int_equal(recvfrom(ls, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl), 4);
+		int s = t_udp_in(t[i].fd); /* belongs to the task's namespace */
+		struct sockaddr_in from = t_udp_deliver(s, ls, &gw);
 		assert_int_equal(ntohl(from.sin_addr.s_addr), IP(10, 88, 0, 11 + i));
-		assert_int_equal(sendto(ls, "pong", 4, 0, (struct sockaddr *)&from, fl), 4);
+		assert_int_equal(sendto(ls, "pong", 4, 0, (struct sockaddr *)&from, sizeof(from)), 4);
+		char buf[16];
 		assert_int_equal(recv(s, buf, sizeof(buf), 0), 4);
 		assert_memory_equal(buf, "pong", 4);
 		close(s);
@@ -557,6 +663,7 @@ static void test_tasks_reach_gateway(void **state)
 	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	leave();
 	assert_true(c >= 0);
+	struct timeval tv = {.tv_sec = 5};
 	assert_int_equal(setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
 	assert_int_equal(connect(c, (struct sockaddr *)&gw, sizeof(gw)), 0);
 	int a = accept4(tl, NULL, NULL, SOCK_CLOEXEC);
@@ -567,6 +674,9 @@ static void test_tasks_reach_gateway(void **state)
 	close(a);
 	close(c);
 	close(tl);
+	/* Carrier is on by now: still no IPv6 link-local on the host ends. */
+	assert_false(t_file_has("/proc/net/if_inet6", " vbconn0\n"));
+	assert_false(t_file_has("/proc/net/if_inet6", " tb0\n"));
 
 	struct berth_err err = {0};
 	char **ports = NULL;
@@ -605,6 +715,13 @@ static void test_subnet_conflict(void **state)
 	assert_int_equal(berth_nl_subnet_conflict(nl, IP(172, 30, 0, 0), 16, &br, 1, desc, sizeof(desc), &err), 0);
 	int both[2] = {br, cf};
 	assert_int_equal(berth_nl_subnet_conflict(nl, IP(10, 66, 0, 0), 16, both, 2, desc, sizeof(desc), &err), 0);
+	/* Multipath: ignored only when every hop is. */
+	t_route_multipath(IP(10, 55, 0, 0), 16, "tb0", "tcf0");
+	assert_int_equal(berth_nl_subnet_conflict(nl, IP(10, 55, 0, 0), 16, &br, 1, desc, sizeof(desc), &err), 1);
+	assert_string_equal(desc, "route 10.55.0.0/16 dev tcf0");
+	assert_int_equal(berth_nl_subnet_conflict(nl, IP(10, 55, 0, 0), 16, both, 2, desc, sizeof(desc), &err), 0);
+	assert_int_equal(berth_nl_subnet_conflict(nl, IP(10, 55, 0, 0), 16, NULL, 0, desc, sizeof(desc), &err), 1);
+	assert_string_equal(desc, "route 10.55.0.0/16 dev tb0");
 	t_route(RTM_DELROUTE, 0, 0, "tcf0");
 	assert_int_equal(t_link_del("tcf0"), 0);
 	assert_int_equal(berth_nl_subnet_conflict(nl, IP(10, 66, 0, 0), 16, &br, 1, desc, sizeof(desc), &err), 0);
@@ -642,15 +759,16 @@ static int t_nft(const char *cmd)
 	return r;
 }
 
+/* One conntrack entry: a UDP packet from the task's namespace to the
+ * gateway's port, received there. */
 static void t_udp_from(int netns, uint32_t dst, uint16_t port)
 {
-	enter(netns);
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	leave();
-	assert_true(s >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(dst)};
-	assert_int_equal(sendto(s, "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa)), 1);
+	struct sockaddr_in sa;
+	int ls = t_udp_listen(dst, port, &sa);
+	int s = t_udp_in(netns);
+	t_udp_deliver(s, ls, &sa);
 	close(s);
+	close(ls);
 }
 
 static void test_conntrack_flush(void **state)
@@ -671,14 +789,17 @@ static void test_conntrack_flush(void **state)
 	t_task(nl, &t, "vbct0", br, 1450, IP(10, 88, 0, 21), 16, IP(10, 88, 0, 1));
 	t_udp_from(t.fd, IP(10, 88, 0, 1), 40002);
 	t_udp_from(t.fd, IP(10, 88, 0, 1), 40003);
-	usleep(10000);
 	assert_int_equal(berth_ct_flush_dport(BERTH_PROTO_TCP, 40002, &err), 0);
 	assert_int_equal(berth_ct_flush_dport(BERTH_PROTO_UDP, 40002, &err), 1);
 	assert_int_equal(berth_ct_flush_dport(BERTH_PROTO_UDP, 40002, &err), 0);
 	t_udp_from(t.fd, IP(10, 88, 0, 1), 40004);
-	usleep(10000);
 	assert_int_equal(berth_ct_flush_ip(IP(10, 88, 0, 22), &err), 0);
 	assert_int_equal(berth_ct_flush_ip(IP(10, 88, 0, 21), &err), 2); /* 40003 and 40004 */
+	assert_int_equal(berth_ct_flush_ip(IP(10, 88, 0, 21), &err), 0);
+	/* Enough entries for several delete batches. */
+	for (uint16_t port = 41000; port < 41300; port++)
+		t_udp_from(t.fd, IP(10, 88, 0, 1), port);
+	assert_int_equal(berth_ct_flush_ip(IP(10, 88, 0, 21), &err), 300);
 	assert_int_equal(berth_ct_flush_ip(IP(10, 88, 0, 21), &err), 0);
 	t_task_free(nl, &t);
 	assert_int_equal(t_nft("delete table ip berthtest\n"), 0);
@@ -733,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_bridge_name_taken),
 		cmocka_unit_test(test_veth_create),
 		cmocka_unit_test(test_task_configure_reports_the_failing_message),
+		cmocka_unit_test(test_veth_retry_same_namespace),
 		cmocka_unit_test(test_tasks_reach_gateway),
 		cmocka_unit_test(test_subnet_conflict),
 		cmocka_unit_test(test_default_mtu),
