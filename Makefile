@@ -91,6 +91,11 @@ $(BUILD)/probe: tests/probe/probe.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 -O2 -Wall -Wextra -Werror -static -o $@ $<
 
+# Per-task network setup cost, natively, in a network namespace of its own.
+$(BUILD)/netbench: tests/bench/netbench.c $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
 # A busybox OCI image layout built locally (no registry needed), for the README.
 example-image: build/images/busybox/index.json
 build/images/busybox/index.json: tests/integration/ociimg.py tests/integration/mkimage.py
@@ -106,7 +111,7 @@ integration: check-deps bin/berth $(BUILD)/probe
 test: check-deps bin/berth $(BUILD)/probe $(UNIT_BINS)
 	tests/run
 
-bench: bin/berth $(BUILD)/probe
+bench: bin/berth $(BUILD)/probe $(BUILD)/netbench
 	tests/bench/run
 
 install: bin/berth

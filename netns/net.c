@@ -396,7 +396,8 @@ static void remove_files(struct berth_net *n, const char *task_id)
 
 /* Undo everything a lease stands for.  Best effort and idempotent: the
  * first error is reported but every step runs. */
-static int teardown_lease(struct berth_net *n, const struct berth_net_lease *l, struct berth_err *err)
+static int teardown_lease(struct berth_net *n, const struct berth_net_lease *l, unsigned flags,
+			  struct berth_err *err)
 {
 	struct berth_err e = {0};
 	int rc = 0;
@@ -404,7 +405,8 @@ static int teardown_lease(struct berth_net *n, const struct berth_net_lease *l, 
 		rc = -1;
 		*err = e;
 	}
-	if (l->veth[0] && (host_nl(n, &e) < 0 || berth_nl_link_del(&n->nl, l->veth, &e) < 0) && rc == 0) {
+	if (!(flags & BERTH_NET_NS_RELEASED) && l->veth[0] &&
+	    (host_nl(n, &e) < 0 || berth_nl_link_del(&n->nl, l->veth, &e) < 0) && rc == 0) {
 		rc = -1;
 		*err = e;
 	}
@@ -428,7 +430,7 @@ static int teardown_lease(struct berth_net *n, const struct berth_net_lease *l, 
 	return rc;
 }
 
-static int teardown_locked(struct berth_net *n, const char *task_id, struct berth_err *err)
+static int teardown_locked(struct berth_net *n, const char *task_id, unsigned flags, struct berth_err *err)
 {
 	struct berth_net_lease l;
 	int r = berth_lease_read(n->tasksfd, task_id, &l, err);
@@ -438,18 +440,18 @@ static int teardown_locked(struct berth_net *n, const char *task_id, struct bert
 		remove_files(n, task_id);
 		return 0;
 	}
-	r = teardown_lease(n, &l, err);
+	r = teardown_lease(n, &l, flags, err);
 	berth_net_lease_free(&l);
 	return r < 0 ? berth_err_wrap(err, "tear down the network of task %s", task_id) : 0;
 }
 
-int berth_net_teardown(struct berth_net *n, const char *task_id, struct berth_err *err)
+int berth_net_teardown(struct berth_net *n, const char *task_id, unsigned flags, struct berth_err *err)
 {
 	if (!berth_task_id_valid(task_id))
 		return berth_err_set(err, 0, "task id \"%s\" is not valid", task_id);
 	if (lock_state(n, err) < 0)
 		return -1;
-	int r = teardown_locked(n, task_id, err);
+	int r = teardown_locked(n, task_id, flags, err);
 	unlock_state(n);
 	return r;
 }
@@ -511,7 +513,7 @@ static int sweep_locked(struct berth_net *n, size_t *freed, struct berth_err *er
 			continue;
 		}
 		struct berth_err e = {0};
-		if (teardown_lease(n, &l[i], &e) < 0)
+		if (teardown_lease(n, &l[i], 0, &e) < 0)
 			fprintf(stderr, "berth: warning: sweep: task %s: %s\n", l[i].task_id, e.msg);
 		nfreed++;
 	}
@@ -708,7 +710,7 @@ static int reserve_ports(struct berth_net *n, const struct berth_net_request *re
 			bool dead = lr == 1 || (lr == 0 && !owner_alive(&hl));
 			if (lr == 0) {
 				if (dead)
-					teardown_lease(n, &hl, &e);
+					teardown_lease(n, &hl, 0, &e);
 				berth_net_lease_free(&hl);
 			}
 			if (lr == 1)
@@ -868,7 +870,7 @@ static int setup_locked(struct berth_net *n, const struct berth_net_request *req
 	}
 	unsigned slice = slice_of(n, l.ip);
 	bridge_name(n, slice, l.bridge);
-	snprintf(l.veth, sizeof(l.veth), "bv%.13s", req->task_id);
+	snprintf(l.veth, sizeof(l.veth), BERTH_VETH_PREFIX "%.13s", req->task_id);
 	l.owner_start = berth_pid_start_time(req->owner);
 	if (berth_lease_write(n->tasksfd, &l, err) < 0) {
 		unreserve_ports(n, req);
@@ -918,7 +920,7 @@ static int setup_locked(struct berth_net *n, const struct berth_net_request *req
 undo:
 	berth_nl_close(&inside);
 	struct berth_err e = {0};
-	if (teardown_locked(n, req->task_id, &e) < 0)
+	if (teardown_locked(n, req->task_id, 0, &e) < 0)
 		fprintf(stderr, "berth: warning: undo the network of task %s: %s\n", req->task_id, e.msg);
 	return -1;
 }

@@ -31,6 +31,9 @@
 #include "common/err.h"
 
 #define BERTH_NET_TASK_ID_MAX 64
+/* Host ends of task veths are BERTH_VETH_PREFIX + 13 hex digits of the task
+ * id; berth's bridge table recognises task ports by it. */
+#define BERTH_VETH_PREFIX "bv"
 
 enum berth_proto { BERTH_PROTO_ALL = 0, BERTH_PROTO_ICMP = 1, BERTH_PROTO_TCP = 6, BERTH_PROTO_UDP = 17 };
 const char *berth_proto_name(int proto); /* "tcp", "udp", "icmp", "all" */
@@ -133,8 +136,14 @@ int berth_net_setup(struct berth_net *n, const struct berth_net_request *req, st
 
 /* Remove everything the task's network holds: veth, lease, reservations,
  * nft elements, conntrack entries, generated files.  Idempotent: an unknown
- * or half-removed task is not an error. */
-int berth_net_teardown(struct berth_net *n, const char *task_id, struct berth_err *err);
+ * or half-removed task is not an error.
+ * BERTH_NET_NS_RELEASED: every process of the task is gone and the caller
+ * closed its namespace fd, so the kernel destroys the veth with the
+ * namespace (asynchronously, batched); deleting it here would cost two RCU
+ * grace periods (~20-40 ms) on the caller's path.  A veth kept alive by an
+ * outside holder of the namespace is removed by the next sweep. */
+#define BERTH_NET_NS_RELEASED 1u
+int berth_net_teardown(struct berth_net *n, const char *task_id, unsigned flags, struct berth_err *err);
 
 /* Tear down every lease whose owner is gone, rebuild berth's nftables tables
  * from the live leases (atomically) and delete links on berth's bridges that

@@ -378,8 +378,9 @@ static void emit_ruleset(struct sbuf *b, const struct berth_net_config *cfg, con
 
 	sb_add(b, "table bridge %s\ndelete table bridge %s\n"
 		  "table bridge %s {\n\tchain forward {\n\t\ttype filter hook forward priority -200; policy accept;\n"
-		  "\t\tmeta ibrname \"%s*\" ether type ip meta mark & 0x%08x != 0 accept\n"
-		  "\t\tmeta ibrname \"%s*\" drop\n\t}\n}\n", pfx, pfx, pfx, pfx, DNAT_MARK, pfx);
+		  "\t\tiifname \"%s*\" oifname \"%s*\" ether type ip meta mark & 0x%08x != 0 accept\n"
+		  "\t\tiifname \"%s*\" oifname \"%s*\" drop\n\t}\n}\n",
+	       pfx, pfx, pfx, BERTH_VETH_PREFIX, BERTH_VETH_PREFIX, DNAT_MARK, BERTH_VETH_PREFIX, BERTH_VETH_PREFIX);
 }
 
 /* ------------------------------------------------------------ libnftables */
@@ -520,7 +521,9 @@ int berth_nft_reconcile(struct berth_nft *n, const struct berth_net_config *cfg,
 	if (run(n, text, &e2, "reconcile (%zu tasks)", nleases) == 0)
 		return 0;
 	return err_nodesc(err, e2.errnum, "%s%s", e2.msg,
-			  e2.errnum == EOPNOTSUPP ? " (the bridge table needs the kernel's nft_meta_bridge)" : "");
+			  e2.errnum == EOPNOTSUPP ? " (does the kernel have nf_tables with the inet and bridge families, "
+						    "nft_nat, nft_masq, nft_fib and nft_reject?)"
+						  : "");
 }
 
 int berth_nft_task_add(struct berth_nft *n, const struct berth_net_config *cfg,

@@ -36,8 +36,9 @@
  *                          on nf_conntrack_bridge, which breaks bridged hairpin NAT)
  *   }
  *
- * The bridge table needs the kernel's nft_meta_bridge (meta ibrname); where
- * it is missing, reconcile fails (EOPNOTSUPP) and applies nothing.
+ * The bridge table matches task ports by name (BERTH_VETH_PREFIX: iifname and
+ * oifname are core expressions), so it needs only nf_tables' bridge family;
+ * where that is missing, reconcile fails (EOPNOTSUPP) and applies nothing.
  *
  * Bridges are matched by name prefix (cfg->bridge_prefix followed by "*").
  * Set names use the group's index in cfg->groups; each set carries the

@@ -461,7 +461,9 @@ static void ctr_net_release(struct berth_ctr *c)
 		return;
 	struct berth_net *n = NULL;
 	struct berth_err e = {0};
-	if (berth_net_open(c->net_config, &n, &e) < 0 || berth_net_teardown(n, c->id, &e) < 0)
+	/* Callers have emptied and removed the task's cgroup: no process of
+	 * the task is left to hold its namespace. */
+	if (berth_net_open(c->net_config, &n, &e) < 0 || berth_net_teardown(n, c->id, BERTH_NET_NS_RELEASED, &e) < 0)
 		fprintf(stderr, "berth: warning: container %.12s: %s\n", c->id, e.msg);
 	berth_net_close(n);
 }

@@ -15,7 +15,7 @@
  *   make vm-run CMD='build/tests/test_netns_nft'
  *
  * The behavioural test builds a small topology with `ip` (tests only): this
- * process's private namespace is the "host" with bridge bt0, and three forked
+ * process's private namespace is the "host" with bridge berth0, and three forked
  * children each unshare a namespace of their own as tasks, joined by veth
  * pairs.  TCP connects between them show the ingress chain at work.
  */
@@ -383,8 +383,8 @@ static void test_reconcile_skeleton(void **state)
 	assert_lacks(t, "sg-nowhere");
 	assert_contains(list("list table bridge berth"),
 			"chain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n"
-			"\t\tmeta ibrname \"berth*\" ether type ip meta mark & 0x10000000 != 0x00000000 accept\n"
-			"\t\tmeta ibrname \"berth*\" drop\n\t}");
+			"\t\tiifname \"bv*\" oifname \"bv*\" ether type ip meta mark & 0x10000000 != 0x00000000 accept\n"
+			"\t\tiifname \"bv*\" oifname \"bv*\" drop\n\t}");
 	/* Without publish_localhost, no 127/8 masquerade. */
 	c.publish_localhost = false;
 	assert_int_equal(berth_nft_reconcile(nft, &c, NULL, 0, &err), 0);
@@ -503,7 +503,7 @@ static pid_t task_spawn(const uint16_t *ports, size_t nports)
 static void task_wire(pid_t pid, const char *veth, uint32_t ip)
 {
 	char a[16];
-	sh("ip link add %s type veth peer name eth0 netns %d && ip link set %s master bt0 up", veth, (int)pid, veth);
+	sh("ip link add %s type veth peer name eth0 netns %d && ip link set %s master berth0 up", veth, (int)pid, veth);
 	sh("nsenter -t %d -n sh -c 'ip link set lo up && ip link set eth0 address 02:00:%02x:%02x:%02x:%02x "
 	   "&& ip link set eth0 up && ip addr add %s/16 dev eth0 && ip route add default via 10.88.0.1'",
 	   (int)pid, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, berth_ip_str(ip, a));
@@ -538,23 +538,23 @@ static int try_connect(pid_t pid, uint32_t ip, uint16_t port)
 static void test_behaviour(void **state)
 {
 	(void)state;
-	/* "host": this process's private namespace, bridge bt0 10.88.0.1/16 with
+	/* "host": this process's private namespace, bridge berth0 10.88.0.1/16 with
 	 * br_netfilter's call-iptables on when the kernel has it.  Tasks: A in
 	 * sg-web (admits tcp 80 from 10/8) publishing 18080 -> 80, B in sg-db
 	 * (admits tcp 5432 from sg-web) publishing 15432 -> 5432, C without
 	 * groups declaring tcp 7000. */
-	sh("ip link add bt0 type bridge && ip addr add 10.88.0.1/16 dev bt0 && ip link set bt0 up");
-	sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.bt0.proxy_arp_pvlan=1 net.ipv4.neigh.bt0.proxy_delay=0 "
-	   "net.ipv4.conf.bt0.send_redirects=0 net.ipv4.conf.all.send_redirects=0");
+	sh("ip link add berth0 type bridge && ip addr add 10.88.0.1/16 dev berth0 && ip link set berth0 up");
+	sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.berth0.proxy_arp_pvlan=1 net.ipv4.neigh.berth0.proxy_delay=0 "
+	   "net.ipv4.conf.berth0.send_redirects=0 net.ipv4.conf.all.send_redirects=0");
 	bool brnf = access("/proc/sys/net/bridge/bridge-nf-call-iptables", F_OK) == 0;
 	if (brnf)
 		sh("sysctl -qw net.bridge.bridge-nf-call-iptables=1");
 	static const uint16_t pa[] = {80}, pb[] = {5432, 6543}, pc[] = {7000, 7001};
 	pid_t ta = task_spawn(pa, 1), tb = task_spawn(pb, 2), tc = task_spawn(pc, 2);
-	task_wire(ta, "vta", IP(10, 88, 0, 2));
-	task_wire(tb, "vtb", IP(10, 88, 0, 3));
-	task_wire(tc, "vtc", IP(10, 88, 0, 4));
-	sh("ip link set vta type bridge_slave hairpin on"); /* as berth_nl_veth_create does */
+	task_wire(ta, "bvta", IP(10, 88, 0, 2));
+	task_wire(tb, "bvtb", IP(10, 88, 0, 3));
+	task_wire(tc, "bvtc", IP(10, 88, 0, 4));
+	sh("ip link set bvta type bridge_slave hairpin on"); /* as berth_nl_veth_create does */
 
 	struct berth_net_config c;
 	make_cfg(&c);
@@ -604,7 +604,7 @@ static void test_behaviour(void **state)
 		kill(all[i], SIGKILL);
 		waitpid(all[i], NULL, 0);
 	}
-	sh("ip link del bt0");
+	sh("ip link del berth0");
 	print_message("# br_netfilter call-iptables: %s\n", brnf ? "on" : "not in this kernel");
 	bool ok = true;
 	for (size_t i = 0; i < ncases + 2; i++) {
@@ -689,7 +689,7 @@ static bool probe_bridge(void)
 {
 	bool ok = nft_run_cmd_from_buffer(lister, "table bridge berth_probe {\n"
 						  "chain f { type filter hook forward priority -200;\n"
-						  "meta ibrname \"x*\" drop; }\n}\n") == 0;
+						  "iifname \"x*\" drop; }\n}\n") == 0;
 	if (ok)
 		apply("delete table bridge berth_probe");
 	return ok;
