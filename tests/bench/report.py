@@ -223,8 +223,52 @@ def goals_md(res):
         r = ratio(un["methods"]["berth image load"]["s"], un["methods"]["tar -xzf"]["s"])
         rows.append(("unpack within 10% of `tar -xzf`", "%s of tar's time (host, tmpfs)" % rx(r),
                      "met" if r <= 1.10 else "not met"))
-    out = ["## Goals (issue 6)", "", "| goal | measured | verdict |", "|---|---|---|"]
+    ns = res.get("netsetup")
+    if ns and "setup_all" in ns:
+        p50 = ns["setup_all"]["p50"]
+        rows.append(("per-task network setup < 2 ms for the first 500 tasks",
+                     "p50 %.2f ms, p90 %.2f ms (host, native)" % (p50, ns["setup_all"]["p90"]),
+                     "met at p50" if p50 < 2 else "not met"))
+    out = ["## Goals (issues 4 and 6)", "", "| goal | measured | verdict |", "|---|---|---|"]
     out += ["| %s | %s | %s |" % r for r in rows]
+    return out
+
+
+def net_latency_md(lat):
+    ser = (lat or {}).get("series", {})
+    if not ser.get("berth+net", {}).get("n"):
+        return []
+    b, bn = ser["berth"]["p50"], ser["berth+net"]["p50"]
+    out = ["## Start latency with networking (%s)" % TCG, "",
+           "`berth run --rm IMAGE /bin/true` with its default awsvpc network (own namespace, veth "
+           "on a berth bridge, address, route, nftables, generated resolv.conf and hosts) against "
+           "`--network none`, interleaved in the same loop:", "",
+           "| | p50 ms | p90 ms |", "|---|---|---|",
+           "| berth --network none | %.1f | %.1f |" % (b, ser["berth"]["p90"]),
+           "| berth (awsvpc) | %.1f | %.1f |" % (bn, ser["berth+net"]["p90"])]
+    if ser.get("crun", {}).get("n"):
+        out.append("| crun (empty network namespace) | %.1f | %.1f |" % (ser["crun"]["p50"], ser["crun"]["p90"]))
+    out += ["", "The network adds %.1f ms at p50 under TCG (setup and teardown, both inside the "
+            "measured run)." % (bn - b), ""]
+    return out
+
+
+def netsetup_md(ns):
+    out = ["## Per-task network setup (host, native, private namespace)", "",
+           "`build/netbench %d`: netns/ sets up %d task networks one after another on one "
+           "berth network (each with a published port, so every task also pays its nftables "
+           "transaction), then tears them all down; state on tmpfs as /run/berth is.  No process "
+           "start, no container: the network alone." % (ns["tasks"], ns["tasks"]), "",
+           "| | n | p50 ms | p90 ms | max ms |", "|---|---|---|---|---|"]
+    for k, label in [("setup_first_100", "setup, tasks 1-100"), ("setup_400_to_500", "setup, tasks 401-500"),
+                     ("setup_all", "setup, all"), ("teardown_all", "teardown, all")]:
+        if k in ns:
+            v = ns[k]
+            out.append("| %s | %d | %.2f | %.2f | %.2f |" % (label, v["n"], v["p50"], v["p90"], v["max"]))
+    if "ip_cmds" in ns:
+        out += ["", "The same per-task objects made with `ip` and `nft` commands (what a runtime "
+                "that shells out does; %d tasks): p50 %.1f ms per task." % (ns["ip_cmds"]["n"],
+                                                                          ns["ip_cmds"]["p50"])]
     return out
 
 
@@ -234,8 +278,7 @@ def render(res):
     if vm:
         if "latency" in vm:
             out += latency_md(vm["latency"]) + [""]
-        out += ["## Start latency with networking", "",
-                "n/a (berth awsvpc networking not built yet)", ""]
+        out += net_latency_md(vm.get("latency"))
         if "throughput" in vm:
             out += throughput_md(vm["throughput"]) + [""]
         if "overhead" in vm:
@@ -250,6 +293,10 @@ def render(res):
                                                    st["top_by_count"][:8])), ""]
     elif res.get("vm_error"):
         out += ["## VM blocks", "", "not run: %s" % res["vm_error"], ""]
+    if res.get("netsetup"):
+        out += netsetup_md(res["netsetup"]) + [""]
+    elif res.get("netsetup_error"):
+        out += ["## Per-task network setup", "", "not run: %s" % res["netsetup_error"], ""]
     if res.get("unpack"):
         out += unpack_md(res["unpack"]) + [""]
     elif res.get("unpack_error"):

@@ -172,8 +172,13 @@ def runners(bundles, trace_file):
     base = dict(os.environ)
     base.pop("BERTH_TRACE", None)
     traced = dict(base, BERTH_TRACE=trace_file)
-    out = [Runner("berth", lambda i, c: [BERTH, "run", "--rm", IMAGE, c], base),
-           Runner("berth+trace", lambda i, c: [BERTH, "run", "--rm", IMAGE, c], traced)]
+    # crun's bundle gets a new network namespace with nothing in it: berth's
+    # like-for-like is --network none; "berth+net" adds berth's awsvpc network
+    # (namespace, veth, address, route, resolv.conf/hosts) to every run.
+    none = ["--network", "none"]
+    out = [Runner("berth", lambda i, c: [BERTH, "run", "--rm"] + none + [IMAGE, c], base),
+           Runner("berth+trace", lambda i, c: [BERTH, "run", "--rm"] + none + [IMAGE, c], traced),
+           Runner("berth+net", lambda i, c: [BERTH, "run", "--rm", IMAGE, c], base)]
     if "crun" in bundles:
         b = bundles["crun"]
         out.append(Runner("crun", lambda i, c, b=b: [CRUN, "run", "-b", b, "bc%d" % i], base,
