@@ -332,7 +332,9 @@ static int ct_delete_batch(struct ct_sock *cs, const struct ct_match *m, size_t 
 
 static bool ct_absent(int e)
 {
-	return e == -EPROTONOSUPPORT || e == -EOPNOTSUPP || e == -ENOENT || e == -EAFNOSUPPORT;
+	/* EINVAL: nfnetlink is there but ctnetlink (nf_conntrack_netlink) is not
+	 * registered, and could not be loaded: there is nothing berth can flush. */
+	return e == -EPROTONOSUPPORT || e == -EOPNOTSUPP || e == -ENOENT || e == -EAFNOSUPPORT || e == -EINVAL;
 }
 
 static int ct_fail(struct berth_err *err, int e, const char *text, const char *what, const char *step)

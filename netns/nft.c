@@ -521,9 +521,11 @@ int berth_nft_reconcile(struct berth_nft *n, const struct berth_net_config *cfg,
 	if (run(n, text, &e2, "reconcile (%zu tasks)", nleases) == 0)
 		return 0;
 	return err_nodesc(err, e2.errnum, "%s%s", e2.msg,
-			  e2.errnum == EOPNOTSUPP ? " (does the kernel have nf_tables with the inet and bridge families, "
-						    "nft_nat, nft_masq, nft_fib and nft_reject?)"
-						  : "");
+			  e2.errnum == EOPNOTSUPP || e2.errnum == ENOENT
+				  ? " (the kernel lacks an nftables feature berth needs: load the modules nf_tables, "
+				    "bridge, nft_chain_nat, nft_nat, nft_masq, nft_fib_inet, nft_reject_inet and "
+				    "nft_ct, or run tasks with --network none)"
+				  : "");
 }
 
 int berth_nft_task_add(struct berth_nft *n, const struct berth_net_config *cfg,

@@ -56,8 +56,8 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 	if (berth_ctr_list(c->root, &v, &n, &err) < 0)
 		return cli_fail(&err, 1);
 	if (!quiet)
-		printf("%-12s  %-20s  %-24s  %-22s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS",
-		       "NAME");
+		printf("%-12s  %-20s  %-24s  %-22s  %-15s  %-20s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
+		       "STATUS", "ADDRESS", "PORTS", "NAME");
 	for (size_t i = 0; i < n; i++) {
 		struct berth_ctr *k = v[i];
 		if (all || k->status == BERTH_CTR_RUNNING) {
@@ -81,8 +81,19 @@ int cmd_ps(struct cli *c, int argc, char **argv)
 				for (size_t j = 0; k->command[j] && off < sizeof(cmd) - 1; j++)
 					off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, "%s%s", j ? " " : "",
 								k->command[j]);
-				printf("%-12.12s  %-20.20s  %-24.24s  %-22s  %s\n", k->id, k->image, cmd,
-				       status, k->name ? k->name : "");
+				char ports[64] = "";
+				size_t po = 0;
+				for (size_t j = 0; j < k->nports && po < sizeof(ports); j++)
+					if (k->ports[j].host_port)
+						po += (size_t)snprintf(ports + po, sizeof(ports) - po, "%s%u->%u/%s",
+								       po ? "," : "", k->ports[j].host_port,
+								       k->ports[j].ctr_port,
+								       berth_proto_name(k->ports[j].proto));
+				const char *addr = k->status != BERTH_CTR_RUNNING ? ""
+						   : k->net_mode == BERTH_NET_NONE ? "none"
+										   : k->ip;
+				printf("%-12.12s  %-20.20s  %-24.24s  %-22s  %-15s  %-20s  %s\n", k->id, k->image, cmd,
+				       status, addr, ports, k->name ? k->name : "");
 			}
 		}
 		berth_ctr_free(k);
