@@ -157,8 +157,8 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int berth_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len,
-			    mode_t mode, struct berth_err *err)
+static int write_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode, bool durable,
+			 struct berth_err *err)
 {
 	char rnd[17];
 	if (berth_random_hex(rnd, 8, err) < 0)
@@ -173,7 +173,7 @@ int berth_write_file_atomic(int dirfd, const char *name, const void *buf, size_t
 		openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return berth_err_set(err, errno, "create %s", tmp);
-	if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, buf, len) < 0 || (durable && fsync(fd) < 0)) {
 		int e = errno;
 		unlinkat(dirfd, tmp, 0);
 		return berth_err_set(err, e, "write %s", name);
@@ -183,12 +183,26 @@ int berth_write_file_atomic(int dirfd, const char *name, const void *buf, size_t
 		unlinkat(dirfd, tmp, 0);
 		return berth_err_set(err, e, "rename %s", name);
 	}
+	if (!durable)
+		return 0;
 	/* Make the rename durable. */
 	_cleanup_close_ int dfd = dirlen ? openat(dirfd, strndupa(name, dirlen), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 					 : openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0)
 		fsync(dfd);
 	return 0;
+}
+
+int berth_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+			    struct berth_err *err)
+{
+	return write_replace(dirfd, name, buf, len, mode, true, err);
+}
+
+int berth_write_file_replace(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+			     struct berth_err *err)
+{
+	return write_replace(dirfd, name, buf, len, mode, false, err);
 }
 
 DIR *berth_opendir_at(int dirfd, const char *what, struct berth_err *err)

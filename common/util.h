@@ -42,6 +42,12 @@ int berth_read_file_at(int dirfd, const char *path, size_t max, char **out, size
 int berth_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len,
 			    mode_t mode, struct berth_err *err);
 
+/* berth_write_file_atomic without the fsyncs: readers never see a partial
+ * file, but a power loss may lose it.  For state that does not outlive a
+ * reboot anyway (tmpfs under /run). */
+int berth_write_file_replace(int dirfd, const char *name, const void *buf, size_t len,
+			     mode_t mode, struct berth_err *err);
+
 /* Remove dirfd/name recursively without ever following a symlink.  A missing
  * name is success. */
 int berth_rm_rf_at(int dirfd, const char *name, struct berth_err *err);

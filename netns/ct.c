@@ -436,13 +436,14 @@ int berth_sysctl_net(const char *path, const char *value, struct berth_err *err)
 	if ((size_t)snprintf(full, sizeof(full), "/proc/sys/net/%s", path) >= sizeof(full))
 		return berth_err_set(err, ENAMETOOLONG, "set sysctl net/%s", path);
 
-	_cleanup_close_ int rfd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (rfd < 0)
+	/* One open for both: read, and write only when the value differs. */
+	_cleanup_close_ int wfd = open(full, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (wfd < 0)
 		return berth_err_set(err, errno, "set %s to %s", full, value);
 	char cur[256];
 	ssize_t n;
 	do
-		n = read(rfd, cur, sizeof(cur) - 1);
+		n = read(wfd, cur, sizeof(cur) - 1);
 	while (n < 0 && errno == EINTR);
 	if (n >= 0) {
 		cur[n] = '\0';
@@ -451,13 +452,10 @@ int berth_sysctl_net(const char *path, const char *value, struct berth_err *err)
 		if (strcmp(cur, value) == 0)
 			return 0;
 	}
-	_cleanup_close_ int wfd = open(full, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (wfd < 0)
-		return berth_err_set(err, errno, "set %s to %s", full, value);
 	size_t len = strlen(value);
 	ssize_t w;
 	do
-		w = write(wfd, value, len);
+		w = pwrite(wfd, value, len, 0);
 	while (w < 0 && errno == EINTR);
 	if (w < 0)
 		return berth_err_set(err, errno, "set %s to %s", full, value);

@@ -46,7 +46,7 @@ bool berth_task_id_valid(const char *id)
 static int write_small(int dirfd, const char *name, const char *content, bool excl, struct berth_err *err)
 {
 	if (!excl)
-		return berth_write_file_atomic(dirfd, name, content, strlen(content), 0600, err);
+		return berth_write_file_replace(dirfd, name, content, strlen(content), 0600, err);
 	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? 1 : berth_err_set(err, errno, "create %s", name);
@@ -122,7 +122,7 @@ int berth_lease_write(int tasksfd, const struct berth_net_lease *l, struct berth
 	if (!text)
 		return berth_err_set(err, ENOMEM, "lease");
 	snprintf(name, sizeof(name), "%s.json", l->task_id);
-	int r = berth_write_file_atomic(tasksfd, name, text, strlen(text), 0600, err);
+	int r = berth_write_file_replace(tasksfd, name, text, strlen(text), 0600, err);
 	free(text);
 	return r < 0 ? berth_err_wrap(err, "write the lease of task %s", l->task_id) : 0;
 }

@@ -262,7 +262,7 @@ static int effective_subnet(struct berth_net *n, struct berth_err *err)
 	char buf[16];
 	snprintf(buf, sizeof(buf), "%u", n->cfg.subnet);
 	if (!have || recorded != n->cfg.subnet)
-		if (berth_write_file_atomic(n->dirfd, "subnet", buf, strlen(buf), 0600, err) < 0)
+		if (berth_write_file_replace(n->dirfd, "subnet", buf, strlen(buf), 0600, err) < 0)
 			return -1;
 	n->subnet_known = true;
 	return 0;
@@ -325,7 +325,7 @@ static int nft_rebuild(struct berth_net *n, struct berth_err *err)
 	if (bridges_follow_config(n, err) < 0)
 		return -1;
 	if (berth_nft_fingerprint(&n->cfg, fp, err) < 0 ||
-	    berth_write_file_atomic(n->dirfd, "nft.fp", fp, strlen(fp), 0600, err) < 0)
+	    berth_write_file_replace(n->dirfd, "nft.fp", fp, strlen(fp), 0600, err) < 0)
 		return -1;
 	n->infra_checked = true;
 	return 0;
@@ -560,7 +560,7 @@ static int sweep_locked(struct berth_net *n, size_t *freed, struct berth_err *er
 		}
 		char fp[65];
 		if (berth_nft_fingerprint(&n->cfg, fp, err) == 0)
-			berth_write_file_atomic(n->dirfd, "nft.fp", fp, strlen(fp), 0600, &e);
+			berth_write_file_replace(n->dirfd, "nft.fp", fp, strlen(fp), 0600, &e);
 		n->infra_checked = true;
 	}
 	/* Record when this sweep ran. */
@@ -656,7 +656,7 @@ static int alloc_ip(struct berth_net *n, const char *task_id, uint32_t *out, str
 		char buf[16];
 		snprintf(buf, sizeof(buf), "%u", (off + 1) % total);
 		struct berth_err e = {0};
-		berth_write_file_atomic(n->dirfd, "next", buf, strlen(buf), 0600, &e);
+		berth_write_file_replace(n->dirfd, "next", buf, strlen(buf), 0600, &e);
 		*out = ip;
 		return 0;
 	}
@@ -817,8 +817,8 @@ static int write_files(struct berth_net *n, const struct berth_net_request *req,
 		return -1;
 	if (fchmod(d, 0755) < 0)
 		return berth_err_set(err, errno, "chmod %s/files/%s", n->dir, req->task_id);
-	if (berth_write_file_atomic(d, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0 ||
-	    berth_write_file_atomic(d, "hosts", hosts, strlen(hosts), 0644, err) < 0)
+	if (berth_write_file_replace(d, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0 ||
+	    berth_write_file_replace(d, "hosts", hosts, strlen(hosts), 0644, err) < 0)
 		return -1;
 	snprintf(t->resolv_conf, sizeof(t->resolv_conf), "%s/files/%s/resolv.conf", n->dir, req->task_id);
 	snprintf(t->hosts, sizeof(t->hosts), "%s/files/%s/hosts", n->dir, req->task_id);

@@ -444,6 +444,34 @@ def task_cannot_reach_host_loopback_services(t):
     assert_clean()
 
 
+@test
+def tasks_are_sharded_across_bridges_and_routed_between_them(t):
+    """Each bridge serves one slice of the subnet (here a /30: one task per
+    bridge); tasks on different bridges reach each other through the host,
+    with security groups applied as on one bridge."""
+    load(t)
+    cfg = config(t, {"subnet": "10.97.0.0/24", "bridgeSubnetPrefixLength": 30, "bridgePrefix": "bts",
+                     "stateDir": t.path("nets")})
+    a = Task(t, "-p", "8080", "busybox", "/probe", "serve", "8080", "9090", config=cfg)
+    b = Task(t, "busybox", "sh", "-c", "echo serving; sleep 60", config=cfg)
+    try:
+        eq((a.ip, b.ip), ("10.97.0.2", "10.97.0.6"), "one address per /30 slice")
+        eq((a.inspect()["network"]["bridge"], b.inspect()["network"]["bridge"]), ("bts0", "bts1"), "bridges")
+        ok("bts1" in sh("ip", "-o", "link", "show", "type", "bridge").stdout, "second bridge")
+        r = connect(t, a.ip, 8080, config=cfg)
+        ok(r.startswith("connect=OK reply=hello 8080 from 10.97.0."), "across bridges: %s" % r)
+        r = connect(t, a.ip, 9090, config=cfg)
+        ok(not r.startswith("connect=OK"), "undeclared port across bridges: %s" % r)
+    finally:
+        a.stop()
+        b.stop()
+    eq(os.listdir(t.path("nets", "tasks")), [], "leases left")
+    for link in ("bts0", "bts1", "bts2"):
+        sh("ip", "link", "del", link, check=False)
+    sh("nft", "delete", "table", "inet", "bts", check=False)
+    sh("nft", "delete", "table", "bridge", "bts", check=False)
+
+
 # ---------------------------------------------------------------- bad input
 
 @test
