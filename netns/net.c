@@ -354,12 +354,13 @@ static int bridge_ensure(struct berth_net *n, unsigned slice, struct berth_err *
 	bridge_name(n, slice, name);
 	if (host_nl(n, err) < 0)
 		return -1;
-	if (nft_ensure(n, err) < 0)
-		return -1;
 	int ix = berth_nl_ifindex(&n->nl, name, err);
-	if (ix != 0)
-		return ix;
-	/* A new bridge: the subnet must not collide with the host's routes. */
+	if (ix < 0)
+		return -1;
+	if (ix > 0)
+		return nft_ensure(n, err) < 0 ? -1 : ix;
+	/* A new bridge: the subnet must not collide with the host's routes
+	 * (checked before anything is created for it). */
 	char desc[160], s[16];
 	int r = conflict_check(n, n->cfg.subnet, n->cfg.plen, desc, sizeof(desc), err);
 	if (r < 0)
@@ -369,6 +370,9 @@ static int bridge_ensure(struct berth_net *n, unsigned slice, struct berth_err *
 				     "task subnet %s/%u overlaps the host's %s; set network.subnet in berth's "
 				     "configuration to a free private range",
 				     berth_ip_str(n->cfg.subnet, s), n->cfg.plen, desc);
+	/* The layer-2 filter exists before the first port can join. */
+	if (nft_ensure(n, err) < 0)
+		return -1;
 	struct berth_bridge_params p = {.name = name,
 					.gateway = gateway_of(n, slice),
 					.plen = n->cfg.bridge_plen,

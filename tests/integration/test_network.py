@@ -554,6 +554,7 @@ def overlapping_subnet_and_exhausted_pool(t):
         p = t.berth("--config", cfg, "run", "--rm", "busybox", "true")
         one_line_error(p, "10.77.128.0/24", "overlaps", "bt-dummy")
         ok("btx0" not in sh("ip", "-o", "link").stdout, "a bridge was created for a refused subnet")
+        eq(sh("nft", "list", "table", "inet", "btx", check=False).returncode, 1, "tables made for a refused subnet")
         eq(os.listdir(os.path.join(t.path("netx"), "tasks")), [], "lease left")
     finally:
         sh("ip", "link", "del", "bt-dummy", check=False)
