@@ -901,13 +901,13 @@ static int setup_locked(struct berth_net *n, const struct berth_net_request *req
 	if (berth_nl_task_configure(&inside, l.ip, t->plen, t->gateway, err) < 0)
 		goto undo;
 	berth_nl_close(&inside);
-	if (l.nports || (l.groups && l.groups[0])) {
-		if (nft(n, err) < 0)
+	/* Always: besides adding the task's elements this proves both tables
+	 * still exist (a flushed ruleset is rebuilt before the task runs). */
+	if (nft(n, err) < 0)
+		goto undo;
+	if (berth_nft_task_add(n->nft, &n->cfg, &l, err) < 0) {
+		if (err->errnum != ENOENT || nft_rebuild(n, err) < 0)
 			goto undo;
-		if (berth_nft_task_add(n->nft, &n->cfg, &l, err) < 0) {
-			if (err->errnum != ENOENT || nft_rebuild(n, err) < 0)
-				goto undo;
-		}
 	}
 	for (size_t i = 0; i < req->nports; i++)
 		if (req->ports[i].host_port && req->ports[i].proto == BERTH_PROTO_UDP &&

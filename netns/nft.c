@@ -539,9 +539,14 @@ int berth_nft_task_add(struct berth_nft *n, const struct berth_net_config *cfg,
 		return -1;
 	}
 	struct sbuf b = {0};
+	/* Every task needs both tables (masquerade, ingress, the layer-2
+	 * filter), even one with no elements: someone may have flushed the
+	 * ruleset (a firewall reload).  In the same transaction, touching the
+	 * bridge table's chain fails with ENOENT when it is gone. */
+	sb_add(&b, "add chain bridge %s forward\n", cfg->bridge_prefix);
 	if (e.n > 0)
 		emit_elem_cmds(&b, cfg->bridge_prefix, "add", &e);
-	else /* nothing to add, but the task still needs the tables (masquerade, ingress) */
+	else
 		sb_add(&b, "add element inet %s self { 0.0.0.0 . 0.0.0.0 }\n"
 			   "delete element inet %s self { 0.0.0.0 . 0.0.0.0 }\n", cfg->bridge_prefix, cfg->bridge_prefix);
 	elems_free(&e);

@@ -472,6 +472,20 @@ def tasks_are_sharded_across_bridges_and_routed_between_them(t):
     sh("nft", "delete", "table", "bridge", "bts", check=False)
 
 
+@test
+def a_flushed_ruleset_is_rebuilt_before_the_next_task(t):
+    """A firewall reload (nft flush ruleset) drops berth's tables; the next
+    task must not run without them."""
+    load(t)
+    t.berth("run", "--rm", "busybox", "true", check=True)
+    sh("nft", "flush", "ruleset")
+    out = t.berth("run", "--rm", "busybox", "true", check=True)
+    eq(out.returncode, 0, "run after a flush")
+    ok("jump ingress" in sh("nft", "list", "table", "inet", "berth").stdout, "inet table rebuilt")
+    ok(sh("nft", "list", "table", "bridge", "berth", check=False).returncode == 0, "bridge table rebuilt")
+    assert_clean()
+
+
 # ---------------------------------------------------------------- bad input
 
 @test
