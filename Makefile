@@ -9,11 +9,11 @@
 PREFIX     ?= /usr/local
 CC         ?= cc
 BUILD      ?= build
-PKGS       := libseccomp libcap libmnl libcjson libarchive libcrypto zlib libzstd libnftables
+PKGS       := libseccomp libcap libmnl libcjson libarchive libcrypto zlib libzstd libnftables libevent
 
 DEB_DEPS := build-essential pkg-config libseccomp-dev libcap-dev libmnl-dev libcjson-dev \
-	    libarchive-dev libssl-dev libzstd-dev zlib1g-dev libcmocka-dev libnftables-dev busybox-static \
-	    python3 zstd libarchive-tools crun runc iproute2 nftables conntrack
+	    libarchive-dev libssl-dev libzstd-dev zlib1g-dev libcmocka-dev libnftables-dev libevent-dev busybox-static \
+	    python3 zstd libarchive-tools crun runc iproute2 nftables conntrack awscli
 
 WARN       := -Wall -Wextra -Werror -Wno-format-truncation -Wshadow -Wmissing-prototypes \
 	      -Wstrict-prototypes -Wno-unused-parameter
@@ -25,7 +25,7 @@ ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
 # alone drags libxml2, ICU and libstdc++ into a dynamic link, and mapping them
 # doubled the start-up time of every berth command (measured: `berth --help`
 # 11.3 ms dynamic, 4.4 ms like this).  libmnl and libcjson ship no archive.
-STATIC_LIBS := -larchive -lseccomp -lcap -lcrypto -lzstd -lz
+STATIC_LIBS := -larchive -lseccomp -lcap -levent_extra -levent_core -lcrypto -lzstd -lz
 LDLIBS     := -lmnl -lcjson -lnftables -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic -lpthread -lm
 
 # Unit tests also use libarchive's writer (gzip, zstd, ...): link them dynamically.
@@ -42,13 +42,17 @@ LIB_ORDER  := scheduler images netns runtime common
 LIBS       := $(foreach m,$(LIB_ORDER),$(BUILD)/lib$(m).a)
 SAN_LIBS   := $(foreach m,$(LIB_ORDER),$(BUILD)/san/lib$(m).a)
 
-TOOL_SRCS  := $(sort $(wildcard tools/*.c))
+# bin/berth: the CLI (an API client; it still runs tasks itself until berthd
+# owns them).  bin/berthd: the daemon.  Files named berthd*.c go to the daemon.
+# Both speak HTTP through libevent (evhttp), linked statically like the rest.
+BERTHD_SRCS := $(sort $(wildcard tools/berthd*.c))
+TOOL_SRCS  := $(filter-out $(BERTHD_SRCS),$(sort $(wildcard tools/*.c)))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HEADERS    := $(wildcard */*.h)
 
 .PHONY: all deps deps-host test unit integration bench install clean check-deps example-image
-all: bin/berth
+all: bin/berth bin/berthd
 
 deps: deps-host deps-vm
 deps-host:
@@ -80,6 +84,10 @@ bin/berth: $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS)) $(LIBS)
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) -o $@ $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS)) $(LIBS) $(LDLIBS)
 
+bin/berthd: $(patsubst %.c,$(BUILD)/obj/%.o,$(BERTHD_SRCS)) $(LIBS)
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) -o $@ $(patsubst %.c,$(BUILD)/obj/%.o,$(BERTHD_SRCS)) $(LIBS) $(LDLIBS)
+
 # Unit tests: one cmocka binary per tests/unit/test_*.c, built with ASan+UBSan
 # against every module library (the linker only pulls what a test uses).
 $(BUILD)/tests/%: tests/unit/%.c $(SAN_LIBS) $(HEADERS)
@@ -106,16 +114,17 @@ check-deps:
 	 [ -z "$$missing" ] || { echo "missing build dependencies:$$missing; run 'make deps' (as root) first" >&2; exit 1; }
 
 unit: check-deps $(UNIT_BINS)
-integration: check-deps bin/berth $(BUILD)/probe
+integration: check-deps bin/berth bin/berthd $(BUILD)/probe
 
-test: check-deps bin/berth $(BUILD)/probe $(UNIT_BINS)
+test: check-deps bin/berth bin/berthd $(BUILD)/probe $(UNIT_BINS)
 	tests/run
 
 bench: bin/berth $(BUILD)/probe $(BUILD)/netbench
 	tests/bench/run
 
-install: bin/berth
+install: bin/berth bin/berthd
 	install -D -m 0755 bin/berth $(DESTDIR)$(PREFIX)/bin/berth
+	install -D -m 0755 bin/berthd $(DESTDIR)$(PREFIX)/sbin/berthd
 
 clean:
 	rm -rf $(BUILD) bin

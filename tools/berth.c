@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "scheduler/resources.h"
 #include "tools/cli.h"
+#include "tools/client.h"
 
 #define BERTH_VERSION "0.1.0"
 
@@ -31,6 +32,15 @@ static void usage(FILE *f)
 		"  image load [--name N] PATH     import an OCI layout directory or docker-save tarball\n"
 		"  image ls [-q]                  list images\n"
 		"  image rm NAME...               remove images\n"
+		"\n"
+		"berthd's ECS API (started on demand unless BERTH_NO_AUTOSTART=1; 'COMMAND --help'):\n"
+		"  taskdef register FILE          register a task definition (ECS JSON)\n"
+		"  taskdef ls|families            list revisions / family names\n"
+		"  taskdef describe REF           a revision as JSON (REF: FAMILY[:REVISION] or ARN)\n"
+		"  taskdef deregister FAMILY:REV  mark a revision INACTIVE\n"
+		"  clusters                       berthd's clusters\n"
+		"  (each takes --output table|json; exit status 0 done, 1 refused by berthd or\n"
+		"  bad input, 2 usage, 125 berth or berthd failed, e.g. berthd not running)\n"
 		"\n"
 		"global options:\n"
 		"  --root DIR            state directory (default %s, or $BERTH_ROOT)\n"
@@ -139,6 +149,10 @@ int main(int argc, char **argv)
 		rc = cmd_image(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "info"))
 		rc = cmd_info(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "taskdef"))
+		rc = cmd_taskdef(&c, sub_argc, sub_argv);
+	else if (!strcmp(cmd, "clusters"))
+		rc = cmd_clusters(&c, sub_argc, sub_argv);
 	else if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		rc = 0;
