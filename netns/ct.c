@@ -46,45 +46,6 @@ struct ct_sock {
 	uint32_t seq;
 };
 
-static int ct_ext_ack_cb(const struct nlattr *attr, void *data)
-{
-	const char **msg = data;
-	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
-		*msg = mnl_attr_get_str(attr);
-	return MNL_CB_OK;
-}
-
-/* NLMSG_ERROR / NLMSG_DONE: 0 or -errno, the kernel's text in text. */
-static int ct_parse_end(const struct nlmsghdr *nlh, char *text, size_t textlen)
-{
-	unsigned off;
-	int e;
-	text[0] = '\0';
-	if (nlh->nlmsg_type == NLMSG_DONE) {
-		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(int)))
-			return 0;
-		memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
-		off = sizeof(int);
-	} else {
-		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
-			return -EBADMSG;
-		const struct nlmsgerr *me = mnl_nlmsg_get_payload(nlh);
-		e = me->error;
-		off = sizeof(*me);
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && me->msg.nlmsg_len >= sizeof(struct nlmsghdr))
-			off += me->msg.nlmsg_len - (unsigned)sizeof(struct nlmsghdr);
-	}
-	if (e > 0)
-		e = -e;
-	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && mnl_nlmsg_size(off) <= nlh->nlmsg_len) {
-		const char *msg = NULL;
-		mnl_attr_parse(nlh, off, ct_ext_ack_cb, &msg);
-		if (msg)
-			snprintf(text, textlen, "%s", msg);
-	}
-	return e;
-}
-
 /* 0, or -errno: EPROTONOSUPPORT when the kernel has no nfnetlink. */
 static int ct_open(struct ct_sock *cs)
 {
@@ -270,7 +231,7 @@ static int ct_dump_once(struct ct_sock *cs, struct ct_match *m, char *buf, char 
 			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
 				intr = true;
 			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) {
-				int e = ct_parse_end(h, text, textlen);
+				int e = berth_nl_parse_end(h, text, textlen);
 				if (cb_err)
 					return cb_err;
 				if (e < 0)
@@ -317,7 +278,7 @@ static int ct_delete_batch(struct ct_sock *cs, const struct ct_match *m, size_t 
 			if (h->nlmsg_seq - seq0 >= count || h->nlmsg_type != NLMSG_ERROR)
 				continue;
 			char t[256];
-			int e = ct_parse_end(h, t, sizeof(t));
+			int e = berth_nl_parse_end(h, t, sizeof(t));
 			left--;
 			if (e == 0)
 				deleted++;

@@ -148,7 +148,7 @@ static int ext_ack_cb(const struct nlattr *attr, void *data)
 
 /* NLMSG_ERROR or NLMSG_DONE: the error it carries (0 or -errno), with the
  * extended-ack text copied into text. */
-static int parse_end(const struct nlmsghdr *nlh, char *text, size_t textlen)
+int berth_nl_parse_end(const struct nlmsghdr *nlh, char *text, size_t textlen)
 {
 	text[0] = '\0';
 	unsigned off;
@@ -208,7 +208,7 @@ static int nl_recv(struct berth_nl *nl, uint32_t seq0, unsigned n, nl_cb_t cb, v
 				a->intr = true;
 			if (m->nlmsg_type == NLMSG_ERROR || m->nlmsg_type == NLMSG_DONE) {
 				char text[sizeof(a->text)];
-				int e = parse_end(m, text, sizeof(text));
+				int e = berth_nl_parse_end(m, text, sizeof(text));
 				if (a->error == 0 && e < 0) {
 					a->error = e;
 					memcpy(a->text, text, sizeof(text));

@@ -115,6 +115,12 @@ int berth_nl_subnet_conflict(struct berth_nl *nl, uint32_t subnet, uint8_t plen,
  * default route. */
 int berth_nl_default_mtu(struct berth_nl *nl, uint32_t *mtu, struct berth_err *err);
 
+/* An NLMSG_ERROR or NLMSG_DONE message: the error it carries (0 or -errno),
+ * with the kernel's extended-ack text (if any) copied into text.  Shared by
+ * the rtnetlink and ctnetlink code. */
+struct nlmsghdr;
+int berth_nl_parse_end(const struct nlmsghdr *nlh, char *text, size_t textlen);
+
 /* conntrack (ctnetlink, caller's namespace): delete every IPv4 entry whose
  * original or reply tuple has `ip` as source or destination.  Returns the
  * number deleted.  ENOENT races (entry already gone) are not errors; a
