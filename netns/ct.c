@@ -120,35 +120,13 @@ struct ct_match {
 	int error; /* -ENOMEM */
 };
 
-struct ct_tb {
-	const struct nlattr **tb;
-	unsigned max;
-};
-
-static int ct_tb_cb(const struct nlattr *attr, void *data)
-{
-	struct ct_tb *t = data;
-	unsigned type = mnl_attr_get_type(attr);
-	if (type <= t->max && !t->tb[type])
-		t->tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static void ct_nested(const struct nlattr *nest, const struct nlattr **tb, unsigned max)
-{
-	memset(tb, 0, (max + 1) * sizeof(*tb));
-	struct ct_tb t = {tb, max};
-	if (nest && mnl_attr_validate(nest, MNL_TYPE_NESTED) >= 0)
-		mnl_attr_parse_nested(nest, ct_tb_cb, &t);
-}
-
 static void ct_parse_tuple(const struct nlattr *nest, struct ct_tuple *t)
 {
 	memset(t, 0, sizeof(*t));
 	const struct nlattr *tb[CTA_TUPLE_MAX + 1], *ip[CTA_IP_MAX + 1], *pr[CTA_PROTO_MAX + 1];
-	ct_nested(nest, tb, CTA_TUPLE_MAX);
-	ct_nested(tb[CTA_TUPLE_IP], ip, CTA_IP_MAX);
-	ct_nested(tb[CTA_TUPLE_PROTO], pr, CTA_PROTO_MAX);
+	berth_nl_nested(nest, tb, CTA_TUPLE_MAX);
+	berth_nl_nested(tb[CTA_TUPLE_IP], ip, CTA_IP_MAX);
+	berth_nl_nested(tb[CTA_TUPLE_PROTO], pr, CTA_PROTO_MAX);
 	if (!ip[CTA_IP_V4_SRC] || mnl_attr_validate(ip[CTA_IP_V4_SRC], MNL_TYPE_U32) < 0 || !ip[CTA_IP_V4_DST] ||
 	    mnl_attr_validate(ip[CTA_IP_V4_DST], MNL_TYPE_U32) < 0)
 		return;
@@ -177,9 +155,7 @@ static int ct_entry_cb(const struct nlmsghdr *nlh, struct ct_match *m)
 	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
 		return 0;
 	const struct nlattr *tb[CTA_MAX + 1];
-	memset(tb, 0, sizeof(tb));
-	struct ct_tb t = {tb, CTA_MAX};
-	mnl_attr_parse(nlh, sizeof(struct nfgenmsg), ct_tb_cb, &t);
+	berth_nl_attrs(nlh, sizeof(struct nfgenmsg), tb, CTA_MAX);
 	struct ct_tuple orig, reply;
 	ct_parse_tuple(tb[CTA_TUPLE_ORIG], &orig);
 	ct_parse_tuple(tb[CTA_TUPLE_REPLY], &reply);

@@ -105,7 +105,7 @@ static int attr_tb_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static void parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb, unsigned max)
+void berth_nl_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb, unsigned max)
 {
 	memset(tb, 0, (max + 1) * sizeof(*tb));
 	struct attr_tb t = {tb, max};
@@ -113,11 +113,11 @@ static void parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct 
 		mnl_attr_parse(nlh, (unsigned)hdrlen, attr_tb_cb, &t);
 }
 
-static void parse_nested(const struct nlattr *nest, const struct nlattr **tb, unsigned max)
+void berth_nl_nested(const struct nlattr *nest, const struct nlattr **tb, unsigned max)
 {
 	memset(tb, 0, (max + 1) * sizeof(*tb));
 	struct attr_tb t = {tb, max};
-	if (nest)
+	if (nest && mnl_attr_validate(nest, MNL_TYPE_NESTED) >= 0)
 		mnl_attr_parse_nested(nest, attr_tb_cb, &t);
 }
 
@@ -426,7 +426,7 @@ static void parse_link(const struct nlmsghdr *nlh, struct link_info *li)
 	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
 	li->index = ifm->ifi_index;
 	const struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
-	parse_attrs(nlh, sizeof(*ifm), tb, IFLA_MAX);
+	berth_nl_attrs(nlh, sizeof(*ifm), tb, IFLA_MAX);
 	const char *s = attr_str(tb[IFLA_IFNAME]);
 	if (s)
 		snprintf(li->name, sizeof(li->name), "%s", s);
@@ -436,7 +436,7 @@ static void parse_link(const struct nlmsghdr *nlh, struct link_info *li)
 	if (attr_u32(tb[IFLA_MTU], &v))
 		li->mtu = v;
 	if (tb[IFLA_LINKINFO] && mnl_attr_validate(tb[IFLA_LINKINFO], MNL_TYPE_NESTED) >= 0) {
-		parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
+		berth_nl_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
 		s = attr_str(info[IFLA_INFO_KIND]);
 		if (s)
 			snprintf(li->kind, sizeof(li->kind), "%s", s);
@@ -924,7 +924,7 @@ static bool parse_route4(const struct nlmsghdr *nlh, const int *ign, size_t nign
 	rt->dst_len = rtm->rtm_dst_len;
 	rt->table = rtm->rtm_table;
 	const struct nlattr *tb[RTA_MAX + 1];
-	parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
+	berth_nl_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
 	uint32_t v;
 	if (attr_u32(tb[RTA_TABLE], &v))
 		rt->table = v;
@@ -996,7 +996,7 @@ static int conflict_addr_cb(const struct nlmsghdr *nlh, void *data)
 	if (ifa->ifa_family != AF_INET || ignored((int)ifa->ifa_index, c->ign, c->nign))
 		return 0;
 	const struct nlattr *tb[IFA_MAX + 1];
-	parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
+	berth_nl_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
 	uint32_t v;
 	if (!attr_u32(tb[IFA_LOCAL], &v) && !attr_u32(tb[IFA_ADDRESS], &v))
 		return 0;

@@ -119,7 +119,14 @@ int berth_nl_default_mtu(struct berth_nl *nl, uint32_t *mtu, struct berth_err *e
  * with the kernel's extended-ack text (if any) copied into text.  Shared by
  * the rtnetlink and ctnetlink code. */
 struct nlmsghdr;
+struct nlattr;
 int berth_nl_parse_end(const struct nlmsghdr *nlh, char *text, size_t textlen);
+
+/* Attribute tables (first occurrence of each type up to max wins): the
+ * attributes after a message's family header of hdrlen bytes, or inside a
+ * nested attribute (NULL or malformed: an empty table). */
+void berth_nl_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb, unsigned max);
+void berth_nl_nested(const struct nlattr *nest, const struct nlattr **tb, unsigned max);
 
 /* conntrack (ctnetlink, caller's namespace): delete every IPv4 entry whose
  * original or reply tuple has `ip` as source or destination.  Returns the
