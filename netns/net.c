@@ -347,14 +347,15 @@ static int nft_ensure(struct berth_net *n, struct berth_err *err)
 	return nft_rebuild(n, err);
 }
 
-/* The bridge for a slice, created when missing.  Returns its ifindex. */
-static int bridge_ensure(struct berth_net *n, unsigned slice, struct berth_err *err)
+/* The bridge for a slice, created when missing.  Returns its ifindex and its
+ * MTU (what the task's veth gets). */
+static int bridge_ensure(struct berth_net *n, unsigned slice, uint32_t *mtu, struct berth_err *err)
 {
 	char name[16];
 	bridge_name(n, slice, name);
 	if (host_nl(n, err) < 0)
 		return -1;
-	int ix = berth_nl_ifindex(&n->nl, name, err);
+	int ix = berth_nl_link_mtu(&n->nl, name, mtu, err);
 	if (ix < 0)
 		return -1;
 	if (ix > 0)
@@ -384,6 +385,7 @@ static int bridge_ensure(struct berth_net *n, unsigned slice, struct berth_err *
 	ix = berth_nl_bridge_ensure(&n->nl, &p, err);
 	if (ix < 0)
 		return -1;
+	*mtu = p.mtu;
 	/* Tasks reach the world through the host. */
 	if (berth_sysctl_net("ipv4/ip_forward", "1", err) < 0)
 		return -1;
@@ -884,16 +886,16 @@ static int setup_locked(struct berth_net *n, const struct berth_net_request *req
 
 	/* 2.-5. kernel objects; any failure: the idempotent teardown */
 	struct berth_nl inside = {0};
-	int br = bridge_ensure(n, slice, err);
+	uint32_t mtu = 0;
+	int br = bridge_ensure(n, slice, &mtu, err);
 	if (br < 0)
 		goto undo;
 	if (berth_netns_new(&t->netns_fd, &inside, err) < 0)
 		goto undo;
 	task_mac(l.ip, t->mac);
-	struct berth_veth_params vp = {.host_name = l.veth, .master = br, .mtu = n->cfg.mtu,
+	/* The bridge's MTU (the configured one, or its uplink's when it was made). */
+	struct berth_veth_params vp = {.host_name = l.veth, .master = br, .mtu = mtu,
 				       .peer_netns_fd = t->netns_fd, .peer_mac = t->mac};
-	if (!vp.mtu && berth_nl_default_mtu(&n->nl, &vp.mtu, err) < 0)
-		goto undo;
 	if (berth_nl_veth_create(&n->nl, &vp, err) < 0)
 		goto undo;
 	t->gateway = gateway_of(n, slice);

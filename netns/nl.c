@@ -470,7 +470,7 @@ static int get_link(struct berth_nl *nl, const char *name, int index, struct lin
 	return li->index > 0 ? 1 : 0;
 }
 
-int berth_nl_ifindex(struct berth_nl *nl, const char *name, struct berth_err *err)
+int berth_nl_link_mtu(struct berth_nl *nl, const char *name, uint32_t *mtu, struct berth_err *err)
 {
 	if (!ifname_ok(name))
 		return berth_err_set(err, EINVAL, "look up link \"%s\": not a valid interface name", name ? name : "");
@@ -479,7 +479,14 @@ int berth_nl_ifindex(struct berth_nl *nl, const char *name, struct berth_err *er
 	int r = get_link(nl, name, 0, &li, &a);
 	if (r < 0)
 		return nl_fail(err, &a, "look up link %s", name);
+	if (r && mtu)
+		*mtu = li.mtu;
 	return r ? li.index : 0;
+}
+
+int berth_nl_ifindex(struct berth_nl *nl, const char *name, struct berth_err *err)
+{
+	return berth_nl_link_mtu(nl, name, NULL, err);
 }
 
 static int link_up(struct berth_nl *nl, int index, struct nl_ack *a)

@@ -44,6 +44,8 @@ int berth_netns_new(int *netns_fd, struct berth_nl *nl_inside, struct berth_err 
 
 /* ifindex of a link by name: > 0, 0 when there is none, < 0 on error. */
 int berth_nl_ifindex(struct berth_nl *nl, const char *name, struct berth_err *err);
+/* The same, also giving the link's MTU in *mtu (when it exists). */
+int berth_nl_link_mtu(struct berth_nl *nl, const char *name, uint32_t *mtu, struct berth_err *err);
 
 struct berth_bridge_params {
 	const char *name;

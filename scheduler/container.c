@@ -665,7 +665,9 @@ static int ctr_net_setup(struct berth_ctr *c, const struct berth_run_opts *o, co
 	snprintf(c->bridge, sizeof(c->bridge), "%s", c->net->bridge);
 	const uint8_t *m = c->net->mac;
 	snprintf(c->mac, sizeof(c->mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	return ctr_save(c, err);
+	/* Recorded with the RUNNING state right after the spawn (one write on
+	 * the start path); until then the lease, keyed by the id, has it. */
+	return 0;
 }
 
 int berth_ctr_run(const char *root, const struct berth_run_opts *o, struct berth_ctr **out,
