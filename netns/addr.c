@@ -102,3 +102,10 @@ int berth_port_parse(const char *s, struct berth_port *out, struct berth_err *er
 	*out = p;
 	return 0;
 }
+
+bool berth_hostname_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return n >= 1 && n <= 63 && s[0] != '-' && s[0] != '.' &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n;
+}

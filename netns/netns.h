@@ -170,6 +170,10 @@ int berth_net_lease_get(struct berth_net *n, const char *task_id, struct berth_n
 int berth_net_leases(struct berth_net *n, struct berth_net_lease **out, size_t *count, struct berth_err *err);
 void berth_net_leases_free(struct berth_net_lease *l, size_t count);
 
+/* A host name berth accepts: 1-63 of [A-Za-z0-9.-], not starting with
+ * '-' or '.' (it goes into /etc/hosts and sethostname). */
+bool berth_hostname_valid(const char *s);
+
 /* "a.b.c.d" of a host-order address into buf (16 bytes). */
 const char *berth_ip_str(uint32_t ip, char buf[16]);
 /* Parse "a.b.c.d" or "a.b.c.d/len" (plen NULL: no prefix allowed; when the

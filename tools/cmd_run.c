@@ -279,8 +279,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	ro.cmd = argv + optind;
 	if (ro.hostname) {
 		size_t hl = strlen(ro.hostname);
-		if (hl == 0 || hl > 64 || strchr(ro.hostname, '/')) {
-			cli_usage_error("run", "--hostname \"%s\": must be 1 to 64 characters", ro.hostname);
+		if (hl == 0 || hl > 63 || !berth_hostname_valid(ro.hostname)) {
+			cli_usage_error("run", "--hostname \"%s\": use 1 to 63 letters, digits, '-' and '.'",
+					ro.hostname);
 			return BERTH_EXIT_FAIL;
 		}
 	}

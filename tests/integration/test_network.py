@@ -519,6 +519,8 @@ def port_conflicts_are_refused_cleanly(t):
     one_line_error(p, "sg-nope", "not defined")
     p = t.berth("run", "--rm", "--network", "bogus", "busybox", "true")
     one_line_error(p, "bogus")
+    p = t.berth("run", "--rm", "--hostname", "evil\n10.0.0.1 bank.example", "busybox", "true")
+    one_line_error(p, "--hostname")
     assert_clean()
 
 
