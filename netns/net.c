@@ -625,7 +625,7 @@ static int validate_request(const struct berth_net *n, const struct berth_net_re
 		return berth_err_set(err, 0, "task id \"%s\": expected 12 to 64 lowercase hex digits",
 				     req->task_id ? req->task_id : "");
 	if (req->hostname && !berth_hostname_valid(req->hostname))
-		return berth_err_set(err, 0, "hostname \"%s\": use 1 to 63 letters, digits, '-' and '.'", req->hostname);
+		return berth_err_set(err, 0, "hostname: use 1 to 63 letters, digits, '-' and '.'");
 	for (size_t i = 0; i < req->nports; i++) {
 		const struct berth_port *p = &req->ports[i];
 		if ((p->proto != BERTH_PROTO_TCP && p->proto != BERTH_PROTO_UDP) || !p->ctr_port)

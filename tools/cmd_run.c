@@ -280,8 +280,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	if (ro.hostname) {
 		size_t hl = strlen(ro.hostname);
 		if (hl == 0 || hl > 63 || !berth_hostname_valid(ro.hostname)) {
-			cli_usage_error("run", "--hostname \"%s\": use 1 to 63 letters, digits, '-' and '.'",
-					ro.hostname);
+			/* Not echoed: it may hold control characters. */
+			cli_usage_error("run", "--hostname: use 1 to 63 letters, digits, '-' and '.'");
 			return BERTH_EXIT_FAIL;
 		}
 	}
